@@ -1,0 +1,3 @@
+from chiffon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,426 @@
+"""ExecutorService: start, watch, cancel and recover runs.
+
+A run's ansible-runner job runs on a worker thread; its events are handed to the loop with
+``call_soon_threadsafe`` and stored in batches (``_ingest.EventWriter``) before being published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chiffon.bus import EventBus
+from chiffon.catalog import CatalogError, CatalogService, Entry, EntryKind
+from chiffon.db import SessionFactory, utcnow
+from chiffon.lib import proctree
+from chiffon.lib.ids import new_correlation_id
+from chiffon.lib.redact import redact_mapping, secret_values
+
+from . import runner
+from ._ingest import EventWriter
+from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from .events import RunFinished, RunQueued, RunStarted
+from .models import Run, RunEvent
+
+log = logging.getLogger("chiffon.executor")
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+RepoCommit = Callable[[Path], str | None]
+
+
+@dataclass
+class _Active:
+    marker: str
+    cancelled: threading.Event
+    task: asyncio.Task[RunView]
+
+
+def _view(run: Run) -> RunView:
+    return RunView(
+        id=run.id,
+        correlation_id=run.correlation_id,
+        entry_kind=run.entry_kind,
+        entry_name=run.entry_name,
+        entry_path=run.entry_path,
+        entry_role=run.entry_role,
+        entry_hash=run.entry_hash,
+        repo_commit=run.repo_commit,
+        inventory=run.inventory,
+        limit=run.limit,
+        tags=run.tags,
+        extra_vars=run.extra_vars,
+        check_mode=run.check_mode,
+        status=RunStatus(run.status),
+        rc=run.rc,
+        host_stats=run.host_stats,
+        error=run.error,
+        requested_by=run.requested_by,
+        event_count=run.event_count,
+        audit_commit=run.audit_commit,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+_OUTCOMES = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELLED}
+
+
+class ExecutorService:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bus: EventBus,
+        catalog: CatalogService,
+        runs_dir: Path,
+        repo_commit: RepoCommit,
+        inventory: str = "",
+        batch_size: int = 500,
+        max_parallel: int = 8,
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._catalog = catalog
+        self._runs_dir = runs_dir
+        self._repo_commit = repo_commit
+        self._inventory = inventory
+        self._batch_size = batch_size
+        self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="chiffon-run")
+        self._active: dict[int, _Active] = {}
+
+    # -- starting -------------------------------------------------------------------------
+
+    async def _resolve_entry(self, ref: str) -> Entry:
+        try:
+            entry = await self._catalog.resolve(ref)
+        except CatalogError as error:
+            raise RunRequestError(str(error)) from None
+        if not entry.valid:
+            raise RunRequestError(
+                f"{entry.path} cannot run: {entry.error}. Fix the file, then run "
+                "`chiffon catalog scan`."
+            )
+        return entry
+
+    async def _resolve_inventory(self, given: str | None) -> str:
+        repo = self._catalog.playbooks_dir
+        chosen = given or self._inventory
+        if not chosen:
+            found = await self._catalog.default_inventory()
+            if found is None:
+                raise RunRequestError(
+                    "No inventory: pass -i INVENTORY, set CHIFFON_INVENTORY, or add "
+                    f"inventory/hosts.yml to {repo}."
+                )
+            chosen = found.path
+        return await asyncio.to_thread(_existing_inventory, repo, chosen)
+
+    async def start_run(self, request: RunRequest) -> RunView:
+        """Validate ``request``, store the run as queued and start it.
+
+        Raises ``RunRequestError`` (nothing stored) for a missing or invalid entry, a missing
+        inventory or bad extra vars.
+        """
+        entry = await self._resolve_entry(request.entry)
+        inventory = await self._resolve_inventory(request.inventory)
+        request = _answer_prompts(entry, request)
+        if not all(isinstance(name, str) and name.isidentifier() for name in request.extra_vars):
+            raise RunRequestError("Extra vars must be a mapping of variable names to values.")
+        commit = await asyncio.to_thread(self._repo_commit, self._catalog.playbooks_dir)
+        run = Run(
+            correlation_id=request.correlation_id or new_correlation_id(),
+            entry_kind=str(entry.kind),
+            entry_name=entry.name,
+            entry_path=entry.path,
+            entry_role=entry.role,
+            entry_hash=entry.content_hash,
+            repo_commit=commit,
+            inventory=inventory,
+            limit=request.limit or None,
+            tags=request.tags or None,
+            extra_vars=redact_mapping(request.extra_vars),
+            check_mode=request.check,
+            status=RunStatus.QUEUED,
+            requested_by=request.requested_by,
+            owner=OWNER,
+            host_stats={},
+        )
+        async with self._sessions() as session, session.begin():
+            session.add(run)
+        view = _view(run)
+        await self._bus.publish(RunQueued(run.id, run.correlation_id))
+        job = self._job(view, entry, request)
+        cancelled = threading.Event()
+        task = asyncio.create_task(self._execute(view, job, request, cancelled))
+        self._active[run.id] = _Active(run.correlation_id, cancelled, task)
+        task.add_done_callback(lambda _: self._active.pop(run.id, None))
+        return view
+
+    def _job(self, run: RunView, entry: Entry, request: RunRequest) -> runner.RunnerJob:
+        tags = request.tags
+        if entry.kind is EntryKind.TAG:
+            tags = ",".join(t for t in (entry.name, request.tags) if t)
+        common = {
+            "marker": run.correlation_id,
+            "private_data_dir": self._runs_dir / str(run.id),
+            "project_dir": self._catalog.playbooks_dir,
+            "inventory": str(self._catalog.playbooks_dir / run.inventory),
+            "limit": request.limit,
+            "tags": tags,
+            "extra_vars": dict(request.extra_vars),
+            "check": request.check,
+        }
+        if entry.kind is EntryKind.ROLE:
+            return runner.RunnerJob(role=entry.name, role_hosts=entry.hosts or "all", **common)  # type: ignore[arg-type]
+        return runner.RunnerJob(playbook=entry.path, **common)  # type: ignore[arg-type]
+
+    # -- running --------------------------------------------------------------------------
+
+    async def _execute(
+        self,
+        run: RunView,
+        job: runner.RunnerJob,
+        request: RunRequest,
+        cancelled: threading.Event,
+    ) -> RunView:
+        loop = asyncio.get_running_loop()
+        writer = EventWriter(
+            self._sessions, self._bus, run.id, run.correlation_id,
+            secret_values(request.extra_vars), self._batch_size,
+        )  # fmt: skip
+        if cancelled.is_set():
+            return await self._finish(run.id, RunStatus.CANCELLED, None, None, writer)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Run)
+                .where(Run.id == run.id)
+                .values(status=RunStatus.RUNNING, started_at=utcnow())
+            )
+        await self._bus.publish(RunStarted(run.id, run.correlation_id))
+        writer.start()
+
+        def on_event(event: runner.RunnerEvent) -> None:
+            loop.call_soon_threadsafe(writer.put, event)
+
+        try:
+            outcome = await loop.run_in_executor(
+                self._pool, runner.run_job, job, on_event, cancelled
+            )
+        except Exception as crash:  # never leave a run 'running' because of a bug here
+            log.exception("run %s crashed", run.id, extra={"correlation_id": run.correlation_id})
+            outcome = runner.RunnerOutcome("failed", None, f"Chiffon error: {crash}")
+        status = _OUTCOMES.get(outcome.status, RunStatus.FAILED)
+        error = outcome.error
+        if cancelled.is_set():
+            status, error = RunStatus.CANCELLED, "Cancelled by a person."
+        elif outcome.status == "timeout":
+            error = "The run timed out."
+        return await self._finish(run.id, status, outcome.rc, error, writer)
+
+    async def _finish(
+        self,
+        run_id: int,
+        status: RunStatus,
+        rc: int | None,
+        error: str | None,
+        writer: EventWriter,
+    ) -> RunView:
+        await writer.close()
+        async with self._sessions() as session, session.begin():
+            run = await session.get_one(Run, run_id)
+            run.status = status
+            run.rc = rc
+            run.error = error
+            run.finished_at = utcnow()
+            run.event_count = writer.count
+            if writer.host_stats is not None:
+                run.host_stats = writer.host_stats
+        view = _view(run)
+        await self._bus.publish(RunFinished(run_id, str(status), rc, view.correlation_id))
+        return view
+
+    async def wait_for(self, run_id: int, poll_s: float = 0.25) -> RunView:
+        """The run once finished (waits on this process's task, or polls the database)."""
+        active = self._active.get(run_id)
+        if active is not None:
+            await asyncio.shield(active.task)
+        while True:
+            view = await self.get_run(run_id)
+            if view is None:
+                raise LookupError(f"run {run_id} does not exist")
+            if view.status.is_finished and run_id not in self._active:
+                return view
+            await asyncio.sleep(poll_s)
+
+    async def cancel_run(self, run_id: int) -> bool:
+        """Stop a queued or running run and its whole process tree; False if not active here."""
+        active = self._active.get(run_id)
+        if active is None:
+            return False
+        active.cancelled.set()
+        # ansible-runner notices within its pexpect timeout (0.2 s) and kills the process
+        # group; a task's children may have left that group, so kill everything marked.
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(self._kill_run_processes, active.marker)
+        return True
+
+    @staticmethod
+    def _kill_run_processes(marker: str) -> int:
+        return proctree.kill(proctree.marked_processes(runner.RUN_MARKER, marker))
+
+    async def stop(self) -> None:
+        """Cancel every active run (service shutdown) and wait for them to be recorded."""
+        for run_id in list(self._active):
+            active = self._active.get(run_id)
+            if active is not None:
+                active.cancelled.set()
+                await asyncio.to_thread(self._kill_run_processes, active.marker)
+        tasks = [a.task for a in self._active.values()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- recovery -------------------------------------------------------------------------
+
+    async def recover(self) -> list[int]:
+        """Mark runs whose Chiffon process died (on this host) as interrupted; return their ids.
+
+        A run belongs to the process named in its ``owner``; runs of a live process (a
+        ``chiffon run`` beside the server) and of other hosts are left alone.
+        """
+        active = [RunStatus.QUEUED, RunStatus.RUNNING]
+        async with self._sessions() as session, session.begin():
+            rows = (await session.scalars(select(Run).where(Run.status.in_(active)))).all()
+            orphans = [
+                run for run in rows if run.id not in self._active and _owner_is_gone(run.owner)
+            ]
+            for run in orphans:
+                run.status = RunStatus.INTERRUPTED
+                run.finished_at = utcnow()
+                run.error = "Chiffon stopped while this run was in progress."
+                run.event_count = await _count_events(session, run.id)
+        for run in orphans:
+            killed = await asyncio.to_thread(self._kill_run_processes, run.correlation_id)
+            if killed:
+                log.warning("killed %d leftover processes of run %s", killed, run.id)
+            await self._bus.publish(
+                RunFinished(run.id, RunStatus.INTERRUPTED, None, run.correlation_id)
+            )
+        return [run.id for run in orphans]
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get_run(self, run_id: int) -> RunView | None:
+        async with self._sessions() as session:
+            run = await session.get(Run, run_id)
+            return _view(run) if run else None
+
+    async def list_runs(self, limit: int = 50, offset: int = 0) -> list[RunView]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
+            )
+            return [_view(run) for run in rows]
+
+    async def finished_runs(self) -> list[RunView]:
+        finished = [s.value for s in RunStatus if s.is_finished]
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Run).where(Run.status.in_(finished)).order_by(Run.id)
+            )
+            return [_view(run) for run in rows]
+
+    async def finished_runs_without_audit(self) -> list[int]:
+        finished = [s.value for s in RunStatus if s.is_finished]
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Run.id)
+                .where(Run.status.in_(finished), Run.audit_commit.is_(None))
+                .order_by(Run.id)
+            )
+            return list(rows)
+
+    async def list_events(
+        self, run_id: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[EventView]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(RunEvent)
+                .where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
+                .order_by(RunEvent.seq)
+                .limit(limit)
+            )
+            return [
+                EventView(e.run_id, e.seq, e.type, e.host, e.task, e.stdout, e.data, e.created_at)
+                for e in rows
+            ]
+
+    async def set_audit_commit(self, run_id: int, commit_sha: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Run).where(Run.id == run_id).values(audit_commit=commit_sha)
+            )
+
+
+def _answer_prompts(entry: Entry, request: RunRequest) -> RunRequest:
+    """Give every ``vars_prompt`` its default as an extra var: runs never wait at a prompt."""
+    answers: dict[str, object] = {}
+    for variable in entry.variables:
+        if variable.source != "vars_prompt" or variable.name in request.extra_vars:
+            continue
+        if variable.default is None:
+            raise RunRequestError(
+                f"{entry.path} prompts for {variable.name!r} and has no default: "
+                f"pass it as an extra var (-e {variable.name}=VALUE)."
+            )
+        answers[variable.name] = variable.default
+    if not answers:
+        return request
+    return dataclasses.replace(request, extra_vars={**answers, **request.extra_vars})
+
+
+def _existing_inventory(repo: Path, chosen: str) -> str:
+    """The inventory path, relative to the repo when it lies inside it."""
+    path = Path(chosen).expanduser()
+    if not path.is_absolute():
+        path = repo / path
+    if not path.exists():
+        raise RunRequestError(
+            f"Inventory {chosen} does not exist (looked at {path}). Pass -i with an "
+            "existing inventory file or directory."
+        )
+    path = path.resolve()
+    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
+
+
+def _owner_is_gone(owner: str) -> bool:
+    """True when the Chiffon process that ran it no longer exists (or is this one)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return not owner  # another host's instance owns it; unknown owners are orphans
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+async def _count_events(session: AsyncSession, run_id: int) -> int:
+    count = await session.scalar(select(func.count()).where(RunEvent.run_id == run_id))
+    return int(count or 0)

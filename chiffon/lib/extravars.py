@@ -1,0 +1,83 @@
+"""Parsing extra vars the way ansible-playbook's ``-e`` takes them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ExtraVarsError(ValueError):
+    """Extra vars that cannot be used; the message says which and how to write them."""
+
+
+def _check_names(variables: dict[str, Any], origin: str) -> dict[str, Any]:
+    for name in variables:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ExtraVarsError(
+                f"{origin}: {name!r} is not a valid variable name "
+                "(letters, digits and underscores, not starting with a digit)."
+            )
+    return variables
+
+
+def _mapping(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ExtraVarsError(f"{origin}: not valid YAML or JSON{where}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ExtraVarsError(
+            f"{origin}: must be a mapping of name: value, got {type(data).__name__}."
+        )
+    return _check_names(data, origin)
+
+
+def parse_extra_vars(items: Iterable[str], base_dir: Path | None = None) -> dict[str, Any]:
+    """Merge ``-e`` items (``k=v k2=v2``, ``@file.yml``, or inline JSON/YAML) left to right.
+
+    Raises ``ExtraVarsError`` naming the item that is wrong and what is allowed.
+    """
+    result: dict[str, Any] = {}
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        if item.startswith("@"):
+            path = Path(item[1:]).expanduser()
+            if base_dir is not None and not path.is_absolute():
+                path = base_dir / path
+            try:
+                text = path.read_text()
+            except (OSError, UnicodeDecodeError) as error:
+                raise ExtraVarsError(f"-e {item}: cannot read the file ({error}).") from None
+            result.update(_mapping(text, f"-e {item}"))
+        elif item.startswith(("{", "---")):
+            try:
+                result.update(_check_names(json.loads(item), f"-e {item!r}"))
+            except (json.JSONDecodeError, AttributeError):
+                result.update(_mapping(item, f"-e {item!r}"))
+        else:
+            try:
+                words = shlex.split(item)
+            except ValueError as error:
+                raise ExtraVarsError(f"-e {item!r}: {error}.") from None
+            for word in words:
+                name, sep, value = word.partition("=")
+                if not sep or not name:
+                    raise ExtraVarsError(
+                        f"-e {item!r}: expected name=value, @file.yml or a JSON/YAML mapping."
+                    )
+                result.update(_check_names({name: value}, f"-e {item!r}"))
+    return result

@@ -1,0 +1,8 @@
+"""Every module's models, imported so that Alembic sees the whole schema."""
+
+from chiffon.audit.models import AuditRecord
+from chiffon.catalog.models import CatalogEntry
+from chiffon.db import Base
+from chiffon.executor.models import Run, RunEvent
+
+__all__ = ["AuditRecord", "Base", "CatalogEntry", "Run", "RunEvent"]

@@ -1,0 +1,21 @@
+"""`make bench`: every benchmark, one JSON object on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from . import bench_executor, bench_ingest, bench_startup
+
+
+def main() -> int:
+    figures = {
+        "event_ingestion": bench_ingest.run(),
+        "executor_overhead": bench_executor.run(),
+        "startup": bench_startup.run(),
+    }
+    print(json.dumps(figures, indent=2))
+    return 0 if all(f.get("ok") for f in figures.values()) else 1
+
+
+sys.exit(main())

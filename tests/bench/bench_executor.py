@@ -1,0 +1,66 @@
+"""Executor overhead: `chiffon run` vs `ansible-playbook` on the same 30-task playbook."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ._util import BIN, env, median
+
+TASKS = 30
+ROUNDS = 3
+
+
+def _write_repo(repo: Path) -> None:
+    (repo / "inventory").mkdir(parents=True)
+    (repo / "inventory" / "hosts.yml").write_text(
+        "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+    )
+    tasks = []
+    for n in range(TASKS):
+        if n % 3 == 0:
+            tasks.append(
+                f"    - name: Command {n}\n      ansible.builtin.command: echo {n}\n"
+                "      changed_when: false\n"
+            )
+        else:
+            tasks.append(
+                f"    - name: Debug {n}\n      ansible.builtin.debug:\n        msg: step {n}\n"
+            )
+    (repo / "thirty.yml").write_text(
+        "- name: Thirty tasks\n  hosts: all\n  gather_facts: false\n  tasks:\n" + "".join(tasks)
+    )
+
+
+def _time(command: list[str], cwd: Path, environ: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=environ, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        _write_repo(repo)
+        environ = env(Path(tmp) / "data", CHIFFON_PLAYBOOKS_DIR=str(repo))
+        playbook = [str(BIN / "ansible-playbook"), "-i", "inventory/hosts.yml", "thirty.yml"]
+        chiffon = [str(BIN / "chiffon"), "run", "thirty.yml", "--json"]
+        _time(chiffon, repo, environ)  # warm: migrations, first scan, page cache
+        plain, wrapped = [], []
+        for _ in range(ROUNDS):
+            plain.append(_time(playbook, repo, environ))
+            wrapped.append(_time(chiffon, repo, environ))
+    ratio = median(wrapped) / median(plain)
+    return {
+        "ansible_playbook_s": round(median(plain), 3),
+        "chiffon_run_s": round(median(wrapped), 3),
+        "overhead_ratio": round(ratio, 3),
+        "target_ratio": 1.15,
+        "rounds": ROUNDS,
+        "tasks": TASKS,
+        "ok": ratio <= 1.15,
+    }
