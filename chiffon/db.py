@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The newest migration's revision (a test checks it against Alembic's head): a database
+# already there needs no Alembic at all, which keeps `chiffon run` quick to start.
+SCHEMA_HEAD = "0001"
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -125,21 +128,43 @@ def check_database(url: str) -> None:
         with engine.connect():
             pass
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise DatabaseError(
-            f"cannot connect to the database {safe_url(url)}: {reason}. "
-            "Check CHIFFON_DATABASE_URL (or unset it to use the embedded SQLite file)."
-        ) from None
+        raise _connect_error(url, error) from None
     finally:
         engine.dispose()
 
 
+def _connect_error(url: str, error: SQLAlchemyError) -> DatabaseError:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return DatabaseError(
+        f"cannot connect to the database {safe_url(url)}: {reason}. "
+        "Check CHIFFON_DATABASE_URL (or unset it to use the embedded SQLite file)."
+    )
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` (blocking; call before the loop starts)."""
+    """Apply the Alembic migrations up to ``revision`` (blocking; call before the loop starts).
+
+    Raises ``DatabaseError`` when the database cannot be reached.
+    """
+    engine = _sync_engine(url)
+    try:
+        current = _current_revision(engine)
+    except SQLAlchemyError as error:
+        raise _connect_error(url, error) from None
+    finally:
+        engine.dispose()
+    if current == SCHEMA_HEAD and revision == "head":
+        return
     from alembic import command
     from alembic.config import Config
 
-    check_database(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     engine = _sync_engine(url)

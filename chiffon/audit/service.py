@@ -25,7 +25,7 @@ from chiffon.audit.repo import AuditRepo, FileLookup
 from chiffon.bus import EventBus
 from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import RunFinished, RunView
-from chiffon.lib.redact import REDACTED, is_secret_name
+from chiffon.lib.redact import redact_mapping
 
 __all__ = [
     "AUTHOR",
@@ -34,7 +34,6 @@ __all__ = [
     "VerifyReport",
     "record_bytes",
     "record_path",
-    "redact",
     "run_record",
 ]
 
@@ -43,9 +42,6 @@ log = logging.getLogger("chiffon.audit")
 AUTHOR = "Chiffon <chiffon@localhost>"
 SUBJECT_RUN = "run"
 RECORD_SCHEMA = 1
-# Wider than the executor's redaction on purpose: the audit repo can never be rewritten, so a
-# key containing any of these words is treated as a secret, wherever it appears in extra vars.
-SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "vault", "credential")
 
 
 class RunReader(Protocol):
@@ -71,22 +67,6 @@ class VerifyReport:
 def record_path(run_id: int) -> str:
     """Where a run's record lives in the audit repo."""
     return f".audit/runs/{run_id}.json"
-
-
-def redact(value: Any) -> Any:
-    """``value`` with every secret-looking key's value replaced, at any depth."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _is_secret(str(key)) else redact(item) for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
-
-
-def _is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return is_secret_name(key) or any(word in lowered for word in SECRET_WORDS)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -117,7 +97,8 @@ def run_record(run: RunView) -> dict[str, Any]:
         "inventory": run.inventory,
         "limit": run.limit,
         "tags": run.tags,
-        "extra_vars": redact(run.extra_vars),
+        # Again here, though the executor stored them redacted: the trail is never rewritten.
+        "extra_vars": redact_mapping(run.extra_vars),
         "check_mode": run.check_mode,
         "status": str(run.status),
         "rc": run.rc,

@@ -7,8 +7,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "********"
+# Names that hold secrets: *password*, *passwd*, *secret*, *token*, *credential*, *vault*,
+# and "key" or "pass" as a word of a snake/kebab name (api_key, ansible_become_pass) but not
+# "monkey" or "passenger".
 _SECRET_NAME = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential|vault)",
+    r"(pass(word|wd|phrase)|secret|token|credential|vault|apikey"
+    r"|(^|[_-])(key|pass)($|[_-]))",
     re.IGNORECASE,
 )
 
