@@ -7,18 +7,14 @@ A run's ansible-runner job runs on a worker thread; its events are handed to the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
 
 from chiffon.bus import EventBus
 from chiffon.catalog import CatalogError, CatalogService, Entry, EntryKind
@@ -28,14 +24,15 @@ from chiffon.lib.ids import new_correlation_id
 from chiffon.lib.redact import redact_mapping, secret_values
 
 from . import runner
+from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
+from ._rows import count_events, view_of
 from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
 from .events import RunFinished, RunQueued, RunStarted
 from .models import Run, RunEvent
 
 log = logging.getLogger("chiffon.executor")
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 RepoCommit = Callable[[Path], str | None]
 
@@ -45,34 +42,6 @@ class _Active:
     marker: str
     cancelled: threading.Event
     task: asyncio.Task[RunView]
-
-
-def _view(run: Run) -> RunView:
-    return RunView(
-        id=run.id,
-        correlation_id=run.correlation_id,
-        entry_kind=run.entry_kind,
-        entry_name=run.entry_name,
-        entry_path=run.entry_path,
-        entry_role=run.entry_role,
-        entry_hash=run.entry_hash,
-        repo_commit=run.repo_commit,
-        inventory=run.inventory,
-        limit=run.limit,
-        tags=run.tags,
-        extra_vars=run.extra_vars,
-        check_mode=run.check_mode,
-        status=RunStatus(run.status),
-        rc=run.rc,
-        host_stats=run.host_stats,
-        error=run.error,
-        requested_by=run.requested_by,
-        event_count=run.event_count,
-        audit_commit=run.audit_commit,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
 
 
 _OUTCOMES = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELLED}
@@ -125,7 +94,7 @@ class ExecutorService:
                     f"inventory/hosts.yml to {repo}."
                 )
             chosen = found.path
-        return await asyncio.to_thread(_existing_inventory, repo, chosen)
+        return await asyncio.to_thread(existing_inventory, repo, chosen)
 
     async def start_run(self, request: RunRequest) -> RunView:
         """Validate ``request``, store the run as queued and start it.
@@ -135,7 +104,7 @@ class ExecutorService:
         """
         entry = await self._resolve_entry(request.entry)
         inventory = await self._resolve_inventory(request.inventory)
-        request = _answer_prompts(entry, request)
+        request = answer_prompts(entry, request)
         if not all(isinstance(name, str) and name.isidentifier() for name in request.extra_vars):
             raise RunRequestError("Extra vars must be a mapping of variable names to values.")
         commit = await asyncio.to_thread(self._repo_commit, self._catalog.playbooks_dir)
@@ -159,7 +128,7 @@ class ExecutorService:
         )
         async with self._sessions() as session, session.begin():
             session.add(run)
-        view = _view(run)
+        view = view_of(run)
         await self._bus.publish(RunQueued(run.id, run.correlation_id))
         job = self._job(view, entry, request)
         cancelled = threading.Event()
@@ -247,7 +216,7 @@ class ExecutorService:
             run.event_count = writer.count
             if writer.host_stats is not None:
                 run.host_stats = writer.host_stats
-        view = _view(run)
+        view = view_of(run)
         await self._bus.publish(RunFinished(run_id, str(status), rc, view.correlation_id))
         return view
 
@@ -304,13 +273,13 @@ class ExecutorService:
         async with self._sessions() as session, session.begin():
             rows = (await session.scalars(select(Run).where(Run.status.in_(active)))).all()
             orphans = [
-                run for run in rows if run.id not in self._active and _owner_is_gone(run.owner)
+                run for run in rows if run.id not in self._active and owner_is_gone(run.owner)
             ]
             for run in orphans:
                 run.status = RunStatus.INTERRUPTED
                 run.finished_at = utcnow()
                 run.error = "Chiffon stopped while this run was in progress."
-                run.event_count = await _count_events(session, run.id)
+                run.event_count = await count_events(session, run.id)
         for run in orphans:
             killed = await asyncio.to_thread(self._kill_run_processes, run.correlation_id)
             if killed:
@@ -325,14 +294,14 @@ class ExecutorService:
     async def get_run(self, run_id: int) -> RunView | None:
         async with self._sessions() as session:
             run = await session.get(Run, run_id)
-            return _view(run) if run else None
+            return view_of(run) if run else None
 
     async def list_runs(self, limit: int = 50, offset: int = 0) -> list[RunView]:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
             )
-            return [_view(run) for run in rows]
+            return [view_of(run) for run in rows]
 
     async def finished_runs(self) -> list[RunView]:
         finished = [s.value for s in RunStatus if s.is_finished]
@@ -340,7 +309,7 @@ class ExecutorService:
             rows = await session.scalars(
                 select(Run).where(Run.status.in_(finished)).order_by(Run.id)
             )
-            return [_view(run) for run in rows]
+            return [view_of(run) for run in rows]
 
     async def finished_runs_without_audit(self) -> list[int]:
         finished = [s.value for s in RunStatus if s.is_finished]
@@ -372,55 +341,3 @@ class ExecutorService:
             await session.execute(
                 update(Run).where(Run.id == run_id).values(audit_commit=commit_sha)
             )
-
-
-def _answer_prompts(entry: Entry, request: RunRequest) -> RunRequest:
-    """Give every ``vars_prompt`` its default as an extra var: runs never wait at a prompt."""
-    answers: dict[str, object] = {}
-    for variable in entry.variables:
-        if variable.source != "vars_prompt" or variable.name in request.extra_vars:
-            continue
-        if variable.default is None:
-            raise RunRequestError(
-                f"{entry.path} prompts for {variable.name!r} and has no default: "
-                f"pass it as an extra var (-e {variable.name}=VALUE)."
-            )
-        answers[variable.name] = variable.default
-    if not answers:
-        return request
-    return dataclasses.replace(request, extra_vars={**answers, **request.extra_vars})
-
-
-def _existing_inventory(repo: Path, chosen: str) -> str:
-    """The inventory path, relative to the repo when it lies inside it."""
-    path = Path(chosen).expanduser()
-    if not path.is_absolute():
-        path = repo / path
-    if not path.exists():
-        raise RunRequestError(
-            f"Inventory {chosen} does not exist (looked at {path}). Pass -i with an "
-            "existing inventory file or directory."
-        )
-    path = path.resolve()
-    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
-
-
-def _owner_is_gone(owner: str) -> bool:
-    """True when the Chiffon process that ran it no longer exists (or is this one)."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return not owner  # another host's instance owns it; unknown owners are orphans
-    if not pid.isdigit() or int(pid) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-async def _count_events(session: AsyncSession, run_id: int) -> int:
-    count = await session.scalar(select(func.count()).where(RunEvent.run_id == run_id))
-    return int(count or 0)
