@@ -71,6 +71,7 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         repo_commit=overrides.get("repo_commit", repo_head),
         inventory=settings.inventory,
         batch_size=settings.event_batch_size,
+        cancel_grace_s=settings.cancel_grace_seconds,
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)

@@ -43,9 +43,11 @@ class EventBus:
             try:
                 await handler(event)
             except Exception:
+                correlation_id = getattr(event, "correlation_id", None)
                 log.exception(
-                    "handler %s failed for %s",
+                    "handler %s failed for %s (correlation id %s)",
                     getattr(handler, "__qualname__", handler),
                     type(event).__name__,
-                    extra={"correlation_id": getattr(event, "correlation_id", None)},
+                    correlation_id,
+                    extra={"correlation_id": correlation_id},
                 )

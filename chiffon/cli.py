@@ -30,6 +30,14 @@ class CommandError(Exception):
     """Something the person asked for cannot be done; printed without a traceback."""
 
 
+def _port(value: str) -> int:
+    """An argparse type: a TCP port from 1 to 65535 (the socket layer wraps 70000 to 4464)."""
+    port = int(value) if value.isdigit() else 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: use an integer from 1 to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chiffon", description="Run your homelab's Ansible playbooks, recorded and audited."
@@ -39,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the web app and API")
     serve.add_argument("--host", help="address to bind (default CHIFFON_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default CHIFFON_PORT or 8484)")
+    serve.add_argument("--port", type=_port, help="port (default CHIFFON_PORT or 8484)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -114,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = args.port if args.port is not None else settings.port
     if not _is_loopback(host):
         raise CommandError(
             f"refusing to listen on {host}: until accounts exist Chiffon serves only on "

@@ -8,6 +8,7 @@ variable and what is allowed.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -71,7 +72,7 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
 
 def _positive_float(value: str) -> float:
     number = float(value)
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise ValueError(value)
     return number
 

@@ -31,8 +31,11 @@ def answer_prompts(entry: Entry, request: RunRequest) -> RunRequest:
     return dataclasses.replace(request, extra_vars={**answers, **request.extra_vars})
 
 
-def existing_inventory(repo: Path, chosen: str) -> str:
-    """The inventory path, relative to the repo when it lies inside it."""
+def existing_inventory(repo: Path, chosen: str, confined: bool = True) -> str:
+    """The inventory path, relative to the repo when it lies inside it.
+
+    Raises ``RunRequestError`` when it does not exist, or lies outside the repo and ``confined``.
+    """
     path = Path(chosen).expanduser()
     if not path.is_absolute():
         path = repo / path
@@ -42,7 +45,14 @@ def existing_inventory(repo: Path, chosen: str) -> str:
             "existing inventory file or directory."
         )
     path = path.resolve()
-    return str(path.relative_to(repo)) if path.is_relative_to(repo) else str(path)
+    if path.is_relative_to(repo):
+        return str(path.relative_to(repo))
+    if confined:
+        raise RunRequestError(
+            f"Inventory {chosen} is outside the playbook repo ({repo}): pass one inside it, "
+            "or set CHIFFON_INVENTORY to use one kept elsewhere."
+        )
+    return str(path)
 
 
 def owner_is_gone(owner: str) -> bool:

@@ -58,6 +58,7 @@ class ExecutorService:
         inventory: str = "",
         batch_size: int = 500,
         max_parallel: int = 8,
+        cancel_grace_s: float = 0.5,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -66,6 +67,7 @@ class ExecutorService:
         self._repo_commit = repo_commit
         self._inventory = inventory
         self._batch_size = batch_size
+        self._cancel_grace_s = cancel_grace_s
         self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="chiffon-run")
         self._active: dict[int, _Active] = {}
 
@@ -94,7 +96,9 @@ class ExecutorService:
                     f"inventory/hosts.yml to {repo}."
                 )
             chosen = found.path
-        return await asyncio.to_thread(existing_inventory, repo, chosen)
+        # Only the operator's CHIFFON_INVENTORY may live elsewhere: an inventory can be a script
+        # that ansible executes, so one named in a request must come from the playbook repo.
+        return await asyncio.to_thread(existing_inventory, repo, chosen, bool(given))
 
     async def start_run(self, request: RunRequest) -> RunView:
         """Validate ``request``, store the run as queued and start it.
@@ -207,6 +211,13 @@ class ExecutorService:
         writer: EventWriter,
     ) -> RunView:
         await writer.close()
+        if status is RunStatus.SUCCEEDED and not writer.host_stats:
+            # ansible-playbook exits 0 when no host matched: nothing ran, which is no success.
+            status = RunStatus.FAILED
+            error = (
+                "No host matched the play's hosts and --limit, so nothing ran. Check the "
+                "inventory and the limit."
+            )
         async with self._sessions() as session, session.begin():
             run = await session.get_one(Run, run_id)
             run.status = status
@@ -241,7 +252,7 @@ class ExecutorService:
         active.cancelled.set()
         # ansible-runner notices within its pexpect timeout (0.2 s) and kills the process
         # group; a task's children may have left that group, so kill everything marked.
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(self._cancel_grace_s)
         await asyncio.to_thread(self._kill_run_processes, active.marker)
         return True
 

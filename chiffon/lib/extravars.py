@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shlex
@@ -28,6 +29,28 @@ def _check_names(variables: dict[str, Any], origin: str) -> dict[str, Any]:
     return variables
 
 
+def _json_safe(variables: dict[str, Any], origin: str) -> dict[str, Any]:
+    """``variables`` as plain JSON values (runs store them in a JSON column).
+
+    YAML dates become the text Ansible prints for them; other values JSON cannot hold (sets,
+    binary, NaN) raise ``ExtraVarsError``.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.date):  # a datetime is a date too
+            return str(value)
+        raise TypeError(f"a {type(value).__name__} value")
+
+    try:
+        safe: dict[str, Any] = json.loads(json.dumps(variables, default=plain, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ExtraVarsError(
+            f"{origin}: cannot be passed on ({error}); use strings, numbers, booleans, "
+            "lists and mappings."
+        ) from None
+    return safe
+
+
 def _mapping(text: str, origin: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
@@ -41,7 +64,7 @@ def _mapping(text: str, origin: str) -> dict[str, Any]:
         raise ExtraVarsError(
             f"{origin}: must be a mapping of name: value, got {type(data).__name__}."
         )
-    return _check_names(data, origin)
+    return _json_safe(_check_names(data, origin), origin)
 
 
 def parse_extra_vars(items: Iterable[str], base_dir: Path | None = None) -> dict[str, Any]:
@@ -65,7 +88,8 @@ def parse_extra_vars(items: Iterable[str], base_dir: Path | None = None) -> dict
             result.update(_mapping(text, f"-e {item}"))
         elif item.startswith(("{", "---")):
             try:
-                result.update(_check_names(json.loads(item), f"-e {item!r}"))
+                origin = f"-e {item!r}"
+                result.update(_json_safe(_check_names(json.loads(item), origin), origin))
             except (json.JSONDecodeError, AttributeError):
                 result.update(_mapping(item, f"-e {item!r}"))
         else:

@@ -25,34 +25,32 @@ def secret_values(variables: Mapping[str, Any]) -> list[str]:
     """The string values of secret-looking variables, longest first, at least 4 characters."""
     found: list[str] = []
 
-    def walk(name: str, value: Any) -> None:
+    # Everything under a secret-looking name is secret: `vault: {db: ...}` included.
+    def walk(value: Any, secret: bool) -> None:
         if isinstance(value, Mapping):
             for key, inner in value.items():
-                walk(str(key), inner)
+                walk(inner, secret or is_secret_name(str(key)))
         elif isinstance(value, list | tuple):
             for inner in value:
-                walk(name, inner)
-        elif is_secret_name(name) and value is not None and len(str(value)) >= 4:
+                walk(inner, secret)
+        elif secret and value is not None and len(str(value)) >= 4:
             found.append(str(value))
 
-    for key, value in variables.items():
-        walk(str(key), value)
+    walk(variables, False)
     return sorted(set(found), key=len, reverse=True)
 
 
 def redact_mapping(variables: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy with the values of secret-looking keys replaced, at any depth."""
+    """A copy with every value under a secret-looking key replaced, at any depth."""
 
-    def walk(name: str, value: Any) -> Any:
+    def walk(value: Any, secret: bool) -> Any:
         if isinstance(value, Mapping):
-            return {str(k): walk(str(k), v) for k, v in value.items()}
+            return {str(k): walk(v, secret or is_secret_name(str(k))) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [walk(name, v) for v in value]
-        if is_secret_name(name) and value is not None:
-            return REDACTED
-        return value
+            return [walk(v, secret) for v in value]
+        return REDACTED if secret and value is not None else value
 
-    return {str(k): walk(str(k), v) for k, v in variables.items()}
+    return {str(k): walk(v, is_secret_name(str(k))) for k, v in variables.items()}
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:

@@ -189,3 +189,27 @@ async def test_it_interrupts_runs_whose_process_died(services: Services) -> None
     assert run.audit_commit is not None
     others = [r for r in await services.executor.list_runs() if r.id not in recovered]
     assert [r.status for r in others] == [RunStatus.RUNNING]
+
+
+async def test_it_fails_a_run_whose_limit_matches_no_host(services: Services) -> None:
+    run = await _run(services, "hello.yml", limit="no-such-host")
+
+    assert run.status is RunStatus.FAILED
+    log = "".join(e.stdout for e in await services.executor.list_events(run.id))
+    assert "no hosts" in log.lower()
+
+
+async def test_it_fails_a_run_whose_hosts_pattern_matches_nothing(services: Services) -> None:
+    # ansible-playbook itself exits 0 here ("skipping: no hosts matched").
+    playbook = services.settings.playbooks_dir / "nowhere.yml"
+    playbook.write_text(
+        "- name: Nowhere\n  hosts: no_such_group\n  gather_facts: false\n  tasks:\n"
+        "    - name: Never\n      ansible.builtin.debug:\n        msg: never\n"
+    )
+    await services.catalog.scan()
+
+    run = await _run(services, "nowhere.yml")
+
+    assert run.status is RunStatus.FAILED
+    assert run.rc == 0
+    assert "No host matched" in (run.error or "")
