@@ -78,7 +78,7 @@ async def _measure(tmp: Path) -> dict[str, Any]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error", lifespan="off"))
     serving = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     async with services.sessions() as session, session.begin():
         run = Run(

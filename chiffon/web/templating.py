@@ -1,0 +1,80 @@
+"""The Jinja environment: autoescaping, and the filters templates use to show runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from typing import Any
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
+
+from chiffon.lib.ansi import to_html
+
+__all__ = ["ansi", "configure_environment", "duration", "log_line", "render"]
+
+
+@lru_cache(maxsize=8192)
+def _ansi_cached(text: str) -> str:
+    return to_html(text)
+
+
+def ansi(text: str | None) -> Markup:
+    """``text`` (ansible output) as safe HTML with its colours as ``ansi-*`` classes.
+
+    Cached by text: many viewers of one run, and ansible's repeated lines, render once.
+    """
+    if not text:
+        return Markup("")
+    return Markup(_ansi_cached(text))
+
+
+def log_line(seq: int, stdout: str | None) -> Markup:
+    """One event of a run's log as HTML (the page and the SSE stream render it the same way);
+    nothing for an event without output."""
+    if not stdout:
+        return Markup("")
+    return Markup('<div class="ev" data-seq="%d">%s</div>') % (seq, ansi(stdout))
+
+
+def datetime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """An aware datetime in UTC as ``fmt`` followed by ``UTC``; ``—`` for none."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime(fmt) + " UTC"
+
+
+def duration(seconds: float | None) -> str:
+    """``1.2 s``, ``3 min 04 s``, ``2 h 05 min``; ``—`` for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def to_yaml_like(value: Any) -> str:
+    """A variable's value as one readable line (JSON for anything but a plain string)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def configure_environment(engine: JinjaTemplateEngine) -> None:
+    environment = engine.engine
+    environment.autoescape = True
+    environment.trim_blocks = True
+    environment.lstrip_blocks = True
+    environment.filters.update(ansi=ansi, datetime=datetime, duration=duration, value=to_yaml_like)
+    environment.globals["log_line"] = log_line
+
+
+def render(engine: JinjaTemplateEngine, name: str, **context: Any) -> str:
+    """Render template ``name`` outside a response (SSE fragments)."""
+    return engine.get_template(name).render(**context)
