@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import tempfile
 import time
@@ -36,9 +37,18 @@ def _write_repo(repo: Path) -> None:
     )
 
 
-def _time(command: list[str], cwd: Path, environ: dict[str, str]) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(
+    command: list[str], cwd: Path, environ: dict[str, str], cpu: list[float] | None = None
+) -> float:
+    started, cpu_before = time.perf_counter(), _cpu()
     subprocess.run(command, cwd=cwd, env=environ, check=True, capture_output=True)
+    if cpu is not None:
+        cpu.append(_cpu() - cpu_before)
     return time.perf_counter() - started
 
 
@@ -51,12 +61,13 @@ def run() -> dict[str, Any]:
         chiffon = [str(BIN / "chiffon"), "run", "thirty.yml", "--json"]
         _time(chiffon, repo, environ)  # warm: migrations, first scan, page cache
         plain, wrapped, ratios = [], [], []
+        cpu: dict[int, list[float]] = {id(plain): [], id(wrapped): []}
         for n in range(ROUNDS):
             # Side by side, alternating which goes first: this machine's speed drifts by
             # tens of percent between seconds, so only adjacent pairs are comparable.
             pair = [(playbook, plain), (chiffon, wrapped)]
             for command, times in pair if n % 2 == 0 else reversed(pair):
-                times.append(_time(command, repo, environ))
+                times.append(_time(command, repo, environ, cpu[id(times)]))
             ratios.append(wrapped[-1] / plain[-1])
     ratio = median(ratios)
     return {
@@ -64,6 +75,7 @@ def run() -> dict[str, Any]:
         "chiffon_run_s": round(median(wrapped), 3),
         "overhead_ratio": round(ratio, 3),
         "overhead_ratio_best_pair": round(min(ratios), 3),
+        "cpu_ratio": round(median(cpu[id(wrapped)]) / median(cpu[id(plain)]), 3),
         "target_ratio": 1.15,
         "rounds": ROUNDS,
         "tasks": TASKS,
