@@ -7,7 +7,6 @@ stored yet: ``plan`` returns a ``Plan`` and writes nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +42,6 @@ def check_request(text: str) -> str:
     return cleaned
 
 
-def _key(entries: list[Entry], stamps: tuple[float, ...]) -> str:
-    digest = hashlib.sha256(repr(stamps).encode())
-    for entry in entries:
-        digest.update(f"{entry.kind}\0{entry.path}\0{entry.name}\0{entry.content_hash}\n".encode())
-    return digest.hexdigest()
-
-
 class Planner:
     """Plans requests against the catalog. The match index is rebuilt only when an entry's
     content hash (or the inventory's group_vars) changed since the last plan."""
@@ -70,13 +62,14 @@ class Planner:
         return await asyncio.to_thread(build_plan, request, ready.index, ready.facts)
 
     async def prepare(self) -> _Ready:
-        """The index for the catalog as stored now, built (off the loop) only when changed."""
-        entries = await self._catalog.list_entries()
+        """The index for the catalog as stored now, built (off the loop) only when changed:
+        the key is the catalog's fingerprint (content hashes) and the inventory files' times."""
         root = self.playbooks_dir
         stamps = await asyncio.to_thread(mtimes, root)
-        key = _key(entries, stamps)
+        key = f"{await self._catalog.fingerprint()} {stamps!r}"
         async with self._lock:
             if self._ready is None or self._ready.key != key:
+                entries = await self._catalog.list_entries()
                 index, facts = await asyncio.to_thread(_build, entries, root)
                 self._ready = _Ready(key, index, facts)
             return self._ready
