@@ -61,7 +61,19 @@ def _target_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
     )
 
 
+_EVERY_HOST = re.compile(
+    r"\b(?:on|to|across)\s+(?:all|every|each)(?:\s+(?:of\s+)?(?:my|our|the))?\s+"
+    r"(?:hosts?|servers?|machines?|nodes?|boxes)\b",
+    re.IGNORECASE,
+)
+
+
 def _strip_target(text: str, facts: InventoryFacts) -> tuple[str, str | None]:
+    """The text without the phrase that names where to run, and that target: an inventory
+    group or host, or ``all`` for "on all hosts"."""
+    every = _EVERY_HOST.search(text)
+    if every is not None:
+        return (text[: every.start()] + " " + text[every.end() :]).strip(), "all"
     pattern = _target_pattern(facts.names)
     found = pattern.search(text) if pattern else None
     if found is None:

@@ -94,6 +94,20 @@ async def test_it_rates_a_removal_high_risk_and_sets_enabled_false(planner: Plan
     assert plan.steps[0].vars == {"grafana_enabled": False}
 
 
+async def test_it_rates_a_play_on_every_host_medium_risk(planner: Planner) -> None:
+    plan = await planner.plan("install docker on all hosts")
+    assert plan.steps[0].entry is not None and plan.steps[0].entry.name == "docker"
+    assert plan.steps[0].target == "all"
+    assert plan.risk.level == "medium"
+    assert plan.risk.reasons == ("docker runs on every host (hosts: all)",)
+
+
+async def test_it_reads_an_inventory_group_as_the_target(planner: Planner) -> None:
+    plan = await planner.plan("run redis on the docker hosts")
+    assert plan.steps[0].entry is not None and plan.steps[0].entry.name == "redis"
+    assert plan.steps[0].target == "docker_hosts"
+
+
 async def test_it_answers_no_match_for_gibberish_emoji_and_other_languages(
     planner: Planner,
 ) -> None:
