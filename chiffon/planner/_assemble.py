@@ -94,6 +94,7 @@ def _drafts(request: str, index: Index, facts: InventoryFacts) -> list[_Draft]:
         rest, target = _strip_target(rest, facts)
         words = content_words(rest)
         if not words and drafts:
+            drafts[-1].clause = f"{drafts[-1].clause} and {clause.text}"
             drafts[-1].hints.merge(hints)  # "… and make it available externally"
             drafts[-1].target = drafts[-1].target or target
             continue

@@ -63,7 +63,10 @@ def _name_forms(entry: Entry) -> _Names:
 
 def _document(entry: Entry, names: _Names) -> list[str]:
     terms = [*sorted(names.words), *names.compact] * 3
-    terms += [stem(t) for tag in entry.tags for t in tokens(tag)] * 2
+    # A site playbook's tags name the roles it applies; each tag is an entry of its own, so
+    # they would only make "deploy grafana" match the whole site.
+    if entry.kind is not EntryKind.PLAYBOOK or len(entry.tags) <= 2:
+        terms += [stem(t) for tag in entry.tags for t in tokens(tag)] * 2
     terms += content_words(entry.description)
     terms += [w for name in entry.task_names for w in content_words(name)]
     terms += [stem(t) for v in entry.variables for t in tokens(v.name)]

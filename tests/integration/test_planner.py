@@ -231,3 +231,9 @@ def test_it_refuses_bad_input_with_exit_2(
     assert done.returncode == 2
     assert done.stderr.startswith("chiffon: error: ") and message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_it_prints_help_for_plan(tmp_path: Path, corpus: Path) -> None:
+    done = chiffon(tmp_path, corpus, "--help")
+    assert done.returncode == 0
+    assert "--batch" in done.stdout and "--format" in done.stdout
