@@ -237,3 +237,8 @@ def test_it_prints_help_for_plan(tmp_path: Path, corpus: Path) -> None:
     done = chiffon(tmp_path, corpus, "--help")
     assert done.returncode == 0
     assert "--batch" in done.stdout and "--format" in done.stdout
+
+
+async def test_it_is_wired_into_the_services(services: Any) -> None:
+    plan = await services.planner.plan("say hello to the homelab")
+    assert plan.steps[0].entry is not None and plan.steps[0].entry.name == "hello"
