@@ -13,6 +13,14 @@ _INI_GROUP = re.compile(r"^\[([^\]:]+)(?::\w+)?\]\s*$")
 _MAX_BYTES = 1024 * 1024
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe loading where a tagged value (``!vault``, ``!unsafe``) is left out, not an error,
+    so one vaulted password does not hide the rest of group_vars."""
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
 @dataclass(frozen=True)
 class InventoryFacts:
     """Group and host names (``names``) and the ``all`` group's variables (``group_vars``)."""
@@ -25,9 +33,10 @@ def _load(path: Path) -> Any:
     try:
         if path.stat().st_size > _MAX_BYTES:
             return None
-        return yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only
     except (OSError, yaml.YAMLError, ValueError):
-        return None  # a vaulted or broken file: nothing to propose from it
+        return None  # a broken file: nothing to propose from it
 
 
 def _yaml_names(data: Any, names: set[str]) -> None:

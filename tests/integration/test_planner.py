@@ -108,6 +108,15 @@ async def test_it_reads_an_inventory_group_as_the_target(planner: Planner) -> No
     assert plan.steps[0].target == "docker_hosts"
 
 
+async def test_it_plans_an_invalid_entry_but_says_it_cannot_run(planner: Planner) -> None:
+    # The corpus's ssh-hardening.yml has a `# chiffon:` header the catalog cannot parse.
+    plan = await planner.plan("harden ssh")
+    entry = plan.steps[0].entry
+    assert entry is not None and entry.name == "ssh-hardening" and not entry.valid
+    assert plan.risk.level == "high"
+    assert any("cannot run until fixed" in reason for reason in plan.risk.reasons)
+
+
 async def test_it_answers_no_match_for_gibberish_emoji_and_other_languages(
     planner: Planner,
 ) -> None:
