@@ -23,6 +23,7 @@ from chiffon.planner._text import ACTION_WORDS, STOP_WORDS, Action, content_word
 THRESHOLD = 0.5
 _PREFERENCE = {EntryKind.PLAYBOOK: 0, EntryKind.TAG: 1, EntryKind.ROLE: 2}
 _MAX_GRAM = 4
+_NEAR_WORDS = 12
 _Keep = Callable[[int, float, str], None]
 
 
@@ -133,6 +134,8 @@ class Index:
 
     def _near_names(self, raw: list[str], keep: _Keep) -> None:
         # Typos ("valtwarden") and compound names said in part ("change" of changedetection).
+        # Only the first words of a long clause: this is the slow part (difflib, every name).
+        raw = raw[:_NEAR_WORDS]
         for size in (1, 2):
             for start in range(len(raw) - size + 1):
                 said = "".join(raw[start : start + size])

@@ -120,7 +120,8 @@ async def test_it_plans_an_invalid_entry_but_says_it_cannot_run(planner: Planner
 async def test_it_answers_no_match_for_gibberish_emoji_and_other_languages(
     planner: Planner,
 ) -> None:
-    for text in ("qwrtzp xkcdl", "🎉🚀", "установить графану", "部署 一个 服务"):
+    longest = " ".join(f"zq{n}x" for n in range(400))[:2000]
+    for text in ("qwrtzp xkcdl", "🎉🚀", "установить графану", "部署 一个 服务", longest):
         plan = await planner.plan(text)
         assert plan.steps and all(s.status is StepStatus.NO_MATCH for s in plan.steps)
 
