@@ -17,6 +17,7 @@ from chiffon.catalog import CatalogService
 from chiffon.db import SessionFactory, make_engine, make_session_factory
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
+from chiffon.planner import Planner
 from chiffon.settings import Settings
 from chiffon.web.live import LiveRuns
 
@@ -40,6 +41,7 @@ class Services:
     executor: ExecutorService
     audit: AuditService
     live: LiveRuns
+    planner: Planner
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -75,10 +77,11 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
+    planner = overrides.get("planner") or Planner(catalog)
     bus.register(executor_subscriptions(executor))
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
-    return Services(settings, bus, engine, sessions, catalog, executor, audit, live)
+    return Services(settings, bus, engine, sessions, catalog, executor, audit, live, planner)
 
 
 def _route_handlers() -> list[Any]:

@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true", help="dry run: --check --diff")
     run.add_argument("--json", action="store_true", help="end with one JSON line")
 
+    plan = commands.add_parser(
+        "plan", help="turn a request in plain words into a plan of the repo's playbooks"
+    )
+    plan.add_argument("request", nargs="?", help='what you want done, e.g. "deploy grafana"')
+    plan.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
+    plan.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    plan.add_argument(
+        "--batch", metavar="FILE", help="plan every line of FILE (- for stdin): one JSON per line"
+    )
+
     audit = commands.add_parser("audit", help="the git audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="check that the database and the git trail agree")
@@ -224,6 +234,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(settings, work))
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from chiffon.planner import RequestError, check_request
+    from chiffon.planner.text import plan_text
+
+    if (args.request is None) == (args.batch is None):
+        raise CommandError('give exactly one of REQUEST ("deploy grafana") and --batch FILE')
+    if args.batch is None:
+        try:
+            request = check_request(args.request)
+        except RequestError as error:
+            raise CommandError(str(error)) from None
+
+        async def one(services: Services) -> int:
+            plan = await services.planner.plan(request)
+            if args.format == "json":
+                print(json.dumps(plan.to_json(), default=str))
+            else:
+                print(plan_text(plan))
+            return 0
+
+        return asyncio.run(_with_services(_settings(args), one))
+    lines = _batch_lines(args.batch)
+
+    async def batch(services: Services) -> int:
+        await services.planner.prepare()  # the index is built once, before the first line
+        rejected = 0
+        for line in lines:
+            try:
+                plan = await services.planner.plan(line)
+            except RequestError as error:
+                rejected += 1
+                print(json.dumps({"request": line, "error": str(error)}), flush=True)
+                continue
+            print(json.dumps(plan.to_json(), default=str), flush=True)
+        return 2 if rejected else 0
+
+    return asyncio.run(_with_services(_settings(args), batch))
+
+
+def _batch_lines(source: str) -> list[str]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read the batch file {source}: {error}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         report = await services.audit.verify()
@@ -248,6 +305,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "db": cmd_db,
     "catalog": cmd_catalog_scan,
     "run": cmd_run,
+    "plan": cmd_plan,
     "audit": cmd_audit_verify,
     "systemd-unit": cmd_systemd_unit,
 }

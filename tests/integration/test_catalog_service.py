@@ -296,3 +296,15 @@ async def test_it_refuses_a_playbooks_dir_that_does_not_exist(
     with pytest.raises(CatalogError, match="does not exist"):
         await catalog.inventories()
     assert await catalog.list_entries() == []
+
+
+async def test_it_changes_the_fingerprint_only_when_a_scan_changed_something(
+    catalog: CatalogService, sample_repo: Path
+) -> None:
+    await catalog.scan()
+    first = await catalog.fingerprint()
+    await catalog.scan()
+    assert await catalog.fingerprint() == first
+    (sample_repo / "hello.yml").write_text((sample_repo / "hello.yml").read_text() + "\n# edit\n")
+    await catalog.scan()
+    assert await catalog.fingerprint() != first

@@ -1,0 +1,138 @@
+"""The plan a request gets: value types, their JSON form, and the risk assessment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from chiffon.catalog import Entry
+from chiffon.planner._text import DESTRUCTIVE, tokens
+
+_PRODUCTION = re.compile(r"(^|[^a-z])(prod|production|live|critical)([^a-z]|$)", re.I)
+
+
+class StepStatus(StrEnum):
+    MATCHED = "matched"
+    NO_MATCH = "no_match"
+
+
+class PlanStatus(StrEnum):
+    """Plans are not stored yet: a plan is a proposal awaiting approval."""
+
+    PENDING_APPROVAL = "pending_approval"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "kind": str(entry.kind),
+        "name": entry.name,
+        "path": entry.path,
+        "role": entry.role,
+        "tags": list(entry.tags),
+    }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry considered for a step, with its fused score and what matched."""
+
+    entry: Entry
+    score: float
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**entry_json(self.entry), "score": self.score}
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One step: the clause it serves, the entry chosen (None when nothing fits), the top
+    candidates, extra vars, the hosts named in the request (``target``), and the indexes of
+    the steps that must finish first."""
+
+    clause: str
+    status: StepStatus
+    entry: Entry | None
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    vars: dict[str, Any]
+    depends_on: tuple[int, ...]
+    target: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clause": self.clause,
+            "status": str(self.status),
+            "entry": entry_json(self.entry) if self.entry is not None else None,
+            "confidence": self.confidence,
+            "candidates": [candidate.to_json() for candidate in self.candidates],
+            "vars": self.vars,
+            "depends_on": list(self.depends_on),
+        }
+
+
+@dataclass(frozen=True)
+class Risk:
+    level: RiskLevel
+    reasons: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"level": str(self.level), "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: str
+    status: PlanStatus
+    planner: str
+    risk: Risk
+    steps: tuple[PlanStep, ...]
+
+    @property
+    def matched(self) -> bool:
+        """True when every step found an entry (and there is at least one step)."""
+        return bool(self.steps) and all(s.status is StepStatus.MATCHED for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "status": str(self.status),
+            "planner": self.planner,
+            "risk": self.risk.to_json(),
+            "steps": [step.to_json() for step in self.steps],
+        }
+
+
+def assess_risk(request: str, steps: tuple[PlanStep, ...]) -> Risk:
+    """High for destructive verbs or an invalid entry; medium for plays on every host or on
+    production-like groups; low otherwise. (``become`` is not recorded by the catalog yet.)"""
+    reasons: list[str] = []
+    level = RiskLevel.LOW
+    destructive = sorted(set(tokens(request)) & DESTRUCTIVE)
+    if destructive:
+        level = RiskLevel.HIGH
+        reasons.append(f"destructive request: {', '.join(destructive)}")
+    for step in steps:
+        if step.entry is not None and not step.entry.valid:
+            reasons.append(f"{step.entry.name} cannot run until fixed: {step.entry.error}")
+            level = RiskLevel.HIGH
+        hosts = step.target or (step.entry.hosts if step.entry is not None else None)
+        if not hosts or step.entry is None:
+            continue
+        if hosts.strip() in {"all", "*"}:
+            reasons.append(f"{step.entry.name} runs on every host (hosts: {hosts})")
+        elif _PRODUCTION.search(hosts):
+            reasons.append(f"{step.entry.name} targets a production-like group ({hosts})")
+        else:
+            continue
+        if level is RiskLevel.LOW:
+            level = RiskLevel.MEDIUM
+    return Risk(level, tuple(reasons))

@@ -1,0 +1,33 @@
+"""A plan as text for a terminal (``chiffon plan --format text``)."""
+
+from __future__ import annotations
+
+import json
+
+from chiffon.planner._plan import Plan, StepStatus
+
+
+def plan_text(plan: Plan) -> str:
+    """Numbered steps with entry, confidence, vars and order; then the risk."""
+    lines = [f"Plan for: {plan.request}", f"planner: {plan.planner}, status: {plan.status}", ""]
+    for number, step in enumerate(plan.steps, start=1):
+        if step.status is StepStatus.MATCHED and step.entry is not None:
+            lines.append(
+                f"{number}. {step.entry.kind} {step.entry.name} ({step.entry.path})"
+                f"  confidence {step.confidence:.2f}"
+            )
+        else:
+            lines.append(f"{number}. no match: nothing in the playbook repo fits this clause")
+        lines.append(f"   clause: {step.clause}")
+        for name, value in step.vars.items():
+            lines.append(f"   var {name} = {json.dumps(value, default=str)}")
+        if step.depends_on:
+            lines.append("   after step " + ", ".join(str(i + 1) for i in step.depends_on))
+        others = [c for c in step.candidates if c.entry != step.entry]
+        if others:
+            close = ", ".join(f"{c.entry.name} ({c.score:.2f})" for c in others)
+            lines.append(f"   {'candidates' if step.entry is None else 'also'}: {close}")
+    lines.append("")
+    lines.append(f"risk: {plan.risk.level}")
+    lines.extend(f"  - {reason}" for reason in plan.risk.reasons)
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""What the planner reads from an inventory: names to recognise as targets, and group_vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chiffon.planner._inventory import read_facts
+
+
+def test_it_reads_group_and_host_names_from_an_ini_inventory(tmp_path: Path) -> None:
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "hosts.ini").write_text(
+        "# homelab\n[media]\nnas ansible_host=192.0.2.10\n\n[gpu:children]\nmedia\n"
+    )
+    assert read_facts(tmp_path).names == {"media", "nas", "gpu"}
+
+
+def test_it_reads_all_group_vars_of_an_inventories_folder(tmp_path: Path) -> None:
+    group_vars = tmp_path / "inventories" / "prod" / "group_vars"
+    group_vars.mkdir(parents=True)
+    (group_vars / "all.yml").write_text("---\nportals:\n  - name: a\n")
+    assert read_facts(tmp_path).group_vars == {"portals": [{"name": "a"}]}
+
+
+def test_it_keeps_group_vars_beside_a_vaulted_value(tmp_path: Path) -> None:
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(
+        "secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nportals: [a]\n"
+    )
+    assert read_facts(tmp_path).group_vars == {"secret": None, "portals": ["a"]}
+
+
+def test_it_skips_files_that_do_not_parse(tmp_path: Path) -> None:
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text("portals: [unclosed\n")
+    (tmp_path / "hosts.yml").write_text("all: [unclosed\n")
+    facts = read_facts(tmp_path)
+    assert (facts.names, facts.group_vars) == (frozenset(), {})
