@@ -14,6 +14,7 @@ deeper than ``chiffon:`` itself (so an ordinary comment after it is not swallowe
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from typing import Any
@@ -34,13 +35,31 @@ def parse_header(text: str) -> tuple[dict[str, Any], str | None]:
     body = textwrap.dedent("\n".join(line.lstrip()[1:] for line in block))
     data, error = parse_yaml(body, "the `# chiffon:` header", first_line=start + 1)
     if error is not None:
-        return {}, error
+        # People write `description: Harden sshd: keys only` unquoted; read such free-text
+        # values as the strings they obviously are before calling the header broken.
+        data, retry_error = parse_yaml(_quote_free_text(body), "header", first_line=start + 1)
+        if retry_error is not None:
+            return {}, error
     header = data.get("chiffon") if isinstance(data, dict) else None
     if header is None:
         return {}, None
     if not isinstance(header, dict):
         return {}, f"the `# chiffon:` header (line {start + 1}) must be a mapping of keys"
     return _checked(header, start + 1)
+
+
+_FREE_TEXT = re.compile(r"^(\s*)(" + "|".join(_STRING_KEYS) + r"):[ \t]+([^'\"\s\[{].*?)\s*$")
+
+
+def _quote_free_text(body: str) -> str:
+    def quote(line: str) -> str:
+        found = _FREE_TEXT.match(line)
+        if found is None:
+            return line
+        indent, key, value = found.groups()
+        return f"{indent}{key}: {json.dumps(value)}"
+
+    return "\n".join(quote(line) for line in body.splitlines())
 
 
 def _find_start(lines: list[str]) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, cast
@@ -33,6 +34,7 @@ __all__ = ["ROUTES", "parse_form_vars"]
 
 LOG_PAGE = 1000  # events rendered into the run page; the live stream sends the rest
 RUNS_PAGE = 50
+_LINE = re.compile(r"line (\d+)")
 _KEY_VALUE_LINE = re.compile(r"^[^\s:=\[\]{}'\"#]+=")
 
 
@@ -59,16 +61,27 @@ def parse_form_vars(text: str) -> dict[str, Any]:
     if all(_KEY_VALUE_LINE.match(line) for _, line in lines):
         result: dict[str, Any] = {}
         for number, line in lines:
-            result.update(_parse_item(line, f"Extra vars line {number}"))
+            try:
+                result.update(parse_extra_vars([line]))
+            except ExtraVarsError:  # one variable per line: "msg=hello world" is one value
+                name, _, value = line.partition("=")
+                item = json.dumps({name.strip(): value.strip()})
+                result.update(_parse_item(item, f"Extra vars line {number}"))
         return result
-    return _parse_item(text if text.startswith(("{", "---")) else "---\n" + text, "Extra vars")
+    if text.startswith(("{", "---")):
+        return _parse_item(text, "Extra vars")
+    # "---" makes parse_extra_vars read it as YAML; error positions then count one line more.
+    return _parse_item("---\n" + text, "Extra vars", added_lines=1)
 
 
-def _parse_item(item: str, origin: str) -> dict[str, Any]:
+def _parse_item(item: str, origin: str, added_lines: int = 0) -> dict[str, Any]:
     try:
         return parse_extra_vars([item])
     except ExtraVarsError as error:  # say where in the form, not which ``-e`` item
-        raise ExtraVarsError(str(error).replace(f"-e {item!r}", origin, 1)) from None
+        message = str(error).replace(f"-e {item!r}", origin, 1)
+        if added_lines:
+            message = _LINE.sub(lambda m: f"line {int(m[1]) - added_lines}", message)
+        raise ExtraVarsError(message) from None
 
 
 async def _run_or_404(executor: ExecutorService, run_id: int) -> RunView:

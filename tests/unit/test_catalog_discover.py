@@ -557,3 +557,25 @@ def test_it_ignores_an_ansible_cfg_it_cannot_read(tmp_path: Path) -> None:
     write(tmp_path, "ansible.cfg", "inventory = no section header\n")
     write(tmp_path, "inventory/hosts.yml", "all: {}\n")
     assert discover(tmp_path).inventories == [Inventory("inventory", "inventory directory")]
+
+
+def test_it_reads_an_unquoted_description_with_a_colon_in_the_header() -> None:
+    from chiffon.catalog._header import parse_header
+
+    header, error = parse_header(
+        "# chiffon:\n#   service: ssh\n#   description: Harden sshd: keys only, no root\n"
+        "#   requires: [base]\n- hosts: all\n"
+    )
+
+    assert error is None
+    assert header["description"] == "Harden sshd: keys only, no root"
+    assert header["requires"] == ["base"]
+
+
+def test_it_still_reports_a_header_that_is_broken_beyond_free_text() -> None:
+    from chiffon.catalog._header import parse_header
+
+    header, error = parse_header("# chiffon:\n#   requires: [docker\n- hosts: all\n")
+
+    assert header == {}
+    assert error is not None and "header" in error

@@ -138,7 +138,7 @@ def test_it_keeps_the_form_values_when_extra_vars_are_malformed(
 
     assert page.status_code == 422
     assert "The run was not started." in page.text
-    assert "Extra vars: not valid YAML or JSON" in page.text
+    assert "Extra vars: not valid YAML or JSON at line 1" in page.text
     assert '<option value="playbook:hello" selected>' in page.text
     assert 'name="limit" value="localhost"' in page.text
     assert 'name="tags" value="greet"' in page.text
@@ -212,7 +212,9 @@ def test_it_lists_no_runs_on_an_empty_database(client: TestClient[Litestar]) -> 
     ("text", "expected"),
     [
         ("", {}),
-        ("a=1\nb=two words", None),
+        ("a=1\n9b=2", None),
+        ('msg=hello world\nquoted="a b" c=3', {"msg": "hello world", "quoted": "a b", "c": "3"}),
+        ("it=it's", {"it": "it's"}),
         ("a=1\n# comment\nb=2", {"a": "1", "b": "2"}),
         ("a=1 b=2", {"a": "1", "b": "2"}),
         ("portals:\n  - name: x\nretries: 3", {"portals": [{"name": "x"}], "retries": 3}),
