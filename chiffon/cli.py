@@ -141,7 +141,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade_database(settings.effective_database_url)
     app = create_app(settings)
     print(f"Chiffon {__version__} on http://{host}:{port}  (playbooks: {settings.playbooks_dir})")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)
+    # An open live-log stream must not hold a stop (systemd) forever: streams get 3 s.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 

@@ -70,6 +70,7 @@ class ExecutorService:
         self._cancel_grace_s = cancel_grace_s
         self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="chiffon-run")
         self._active: dict[int, _Active] = {}
+        self._stopping = False
 
     # -- starting -------------------------------------------------------------------------
 
@@ -196,7 +197,9 @@ class ExecutorService:
             outcome = runner.RunnerOutcome("failed", None, f"Chiffon error: {crash}")
         status = _OUTCOMES.get(outcome.status, RunStatus.FAILED)
         error = outcome.error
-        if cancelled.is_set():
+        if cancelled.is_set() and self._stopping:
+            status, error = RunStatus.INTERRUPTED, "Chiffon was stopped during this run."
+        elif cancelled.is_set():
             status, error = RunStatus.CANCELLED, "Cancelled by a person."
         elif outcome.status == "timeout":
             error = "The run timed out."
@@ -247,7 +250,7 @@ class ExecutorService:
     async def cancel_run(self, run_id: int) -> bool:
         """Stop a queued or running run and its whole process tree; False if not active here."""
         active = self._active.get(run_id)
-        if active is None:
+        if active is None or active.task.done():
             return False
         active.cancelled.set()
         # ansible-runner notices within its pexpect timeout (0.2 s) and kills the process
@@ -262,6 +265,7 @@ class ExecutorService:
 
     async def stop(self) -> None:
         """Cancel every active run (service shutdown) and wait for them to be recorded."""
+        self._stopping = True
         for run_id in list(self._active):
             active = self._active.get(run_id)
             if active is not None:

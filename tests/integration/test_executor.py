@@ -213,3 +213,18 @@ async def test_it_fails_a_run_whose_hosts_pattern_matches_nothing(services: Serv
     assert run.status is RunStatus.FAILED
     assert run.rc == 0
     assert "No host matched" in (run.error or "")
+
+
+async def test_it_marks_runs_interrupted_when_the_service_stops(services: Services) -> None:
+    run = await services.executor.start_run(RunRequest(entry="slow.yml"))
+    deadline = time.monotonic() + 30
+    while not any(e.task == "Sleep" for e in await services.executor.list_events(run.id)):
+        assert time.monotonic() < deadline, "the sleep task never started"
+        await asyncio.sleep(0.1)
+
+    await services.executor.stop()
+
+    stopped = await services.executor.get_run(run.id)
+    assert stopped is not None and stopped.status is RunStatus.INTERRUPTED
+    assert stopped.error == "Chiffon was stopped during this run."
+    assert proctree.marked_processes("CHIFFON_RUN", run.correlation_id) == set()
