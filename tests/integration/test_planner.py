@@ -108,9 +108,18 @@ async def test_it_reads_an_inventory_group_as_the_target(planner: Planner) -> No
     assert plan.steps[0].target == "docker_hosts"
 
 
-async def test_it_plans_an_invalid_entry_but_says_it_cannot_run(planner: Planner) -> None:
-    # The corpus's ssh-hardening.yml has a `# chiffon:` header the catalog cannot parse.
-    plan = await planner.plan("harden ssh")
+async def test_it_plans_an_invalid_entry_but_says_it_cannot_run(
+    session_factory: SessionFactory, corpus: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(corpus, repo)
+    playbook = repo / "ssh-hardening.yml"
+    playbook.write_text(playbook.read_text().replace("---\n", "#   requires: [base\n---\n", 1))
+    catalog = CatalogService(session_factory, repo)
+    await catalog.scan()
+
+    plan = await Planner(catalog).plan("harden ssh")
+
     entry = plan.steps[0].entry
     assert entry is not None and entry.name == "ssh-hardening" and not entry.valid
     assert plan.risk.level == "high"
