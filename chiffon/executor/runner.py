@@ -70,6 +70,8 @@ def _event_data(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     if kind == "playbook_on_stats":
         data["stats"] = {key: raw.get(key) or {} for key in _STATS_KEYS}
     result = raw.get("res")
+    if kind in ("runner_on_ok", "runner_item_on_ok") and isinstance(result, dict):
+        data["changed"] = bool(result.get("changed"))
     if kind in ("runner_on_failed", "runner_on_unreachable", "runner_item_on_failed") and (
         isinstance(result, dict)
     ):

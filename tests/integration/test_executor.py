@@ -48,6 +48,8 @@ async def test_it_runs_a_playbook_and_records_every_event_in_order(services: Ser
     assert events[-1].type == "playbook_on_stats"
     tasks = [e.task for e in events if e.type == "playbook_on_task_start"]
     assert tasks == ["Greet", "Show the portals", "Run a harmless command"]
+    oks = [e for e in events if e.type == "runner_on_ok"]
+    assert oks and all(e.data["changed"] is False for e in oks)
     assert run.host_stats["localhost"]["ok"] >= 3
     assert run.host_stats["localhost"]["failures"] == 0
     assert run.started_at and run.finished_at and run.finished_at >= run.started_at
