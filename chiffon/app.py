@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon import __version__
-from chiffon.audit import AuditService, repo_head
+from chiffon.audit import AuditService, commit_paths, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
 from chiffon.catalog import CatalogService
@@ -64,7 +64,9 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     bus: EventBus = overrides.get("bus") or EventBus()
     engine = overrides.get("engine") or make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
-    catalog = overrides.get("catalog") or CatalogService(sessions, settings.playbooks_dir)
+    catalog = overrides.get("catalog") or CatalogService(
+        sessions, settings.playbooks_dir, commit_paths=commit_paths
+    )
     executor = overrides.get("executor") or ExecutorService(
         sessions,
         bus,

@@ -23,7 +23,7 @@ from dulwich.objects import ZERO_SHA, Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.refs import HEADREF
 from dulwich.repo import Repo
 
-__all__ = ["AuditRepo", "AuditRepoError", "FileLookup", "repo_head"]
+__all__ = ["AuditRepo", "AuditRepoError", "FileLookup", "commit_paths", "repo_head"]
 
 FILE_MODE = stat.S_IFREG | 0o644
 DEFAULT_BRANCH = b"main"
@@ -44,6 +44,59 @@ def repo_head(path: Path) -> str | None:
             return repo.head().decode("ascii")
     except (NotGitRepository, KeyError, OSError):
         return None
+
+
+def commit_paths(root: Path, files: dict[str, bytes], message: str, author: str) -> str | None:
+    """Write ``files`` (paths relative to ``root``) and commit exactly those paths.
+
+    ``root`` is a directory in a working tree (the playbook repo). Each file is written
+    atomically (tmp then rename). When ``root`` is inside a git repository, one commit on top of
+    HEAD holds the new contents of these paths only (whatever else a person has staged stays
+    staged, not committed) and the index is updated to match; returns its sha. Returns None when
+    ``root`` is in no git repository (the files are written all the same). Raises
+    ``AuditRepoError`` when HEAD keeps moving, ``ValueError`` for a path git cannot store.
+    """
+    for relative, content in files.items():
+        _split(relative)
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.chiffon-tmp")
+        tmp.write_bytes(content)
+        tmp.replace(target)
+    try:
+        repo = Repo.discover(str(root))
+    except NotGitRepository:
+        return None
+    with repo:
+        top = Path(repo.path).resolve()
+        in_repo = {
+            (root.resolve() / relative).relative_to(top).as_posix(): content
+            for relative, content in files.items()
+        }
+        reflog = b"commit: " + message.splitlines()[0].encode("utf-8") if message else b"commit"
+        store = repo.object_store
+        for _ in range(MAX_ATTEMPTS):
+            parent = _current_head(repo)
+            tree_id = _commit(store, parent).tree if parent is not None else None
+            new_objects: list[ShaFile] = []
+            for path_in_repo, content in in_repo.items():
+                blob = Blob.from_string(content)
+                new_objects.append(blob)
+                tree_id = _tree_with(store, tree_id, _split(path_in_repo), blob.id, new_objects)
+            assert tree_id is not None
+            commit = _new_commit(tree_id, parent, message, author)
+            new_objects.append(commit)
+            for obj in new_objects:
+                store.add_object(obj)
+            expected = parent if parent is not None else ZERO_SHA
+            try:
+                if repo.refs.set_if_equals(HEADREF, expected, commit.id, message=reflog):
+                    repo.get_worktree().stage(sorted(in_repo))
+                    return commit.id.decode("ascii")
+            except FileLocked:
+                pass
+            time.sleep(random.uniform(0.001, 0.02))
+        raise AuditRepoError(f"the git repository at {top} kept changing while committing")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from chiffon.catalog._entry import (
     EntryNotFound,
     Inventory,
     PathOutsideRepo,
+    Saved,
     ScanResult,
     Variable,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "EntryNotFound",
     "Inventory",
     "PathOutsideRepo",
+    "Saved",
     "ScanResult",
     "Variable",
 ]

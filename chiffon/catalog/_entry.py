@@ -100,6 +100,14 @@ class Inventory:
 
 
 @dataclass(frozen=True)
+class Saved:
+    """Files written into the playbook repo; ``commit`` is None when it is not a git repo."""
+
+    paths: list[str]
+    commit: str | None
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """What a scan found.
 

@@ -7,7 +7,7 @@ import difflib
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,6 +22,7 @@ from chiffon.catalog._entry import (
     EntryNotFound,
     Inventory,
     PathOutsideRepo,
+    Saved,
     ScanResult,
     Variable,
 )
@@ -32,13 +33,21 @@ from chiffon.db import SessionFactory, utcnow
 # When a bare name matches several entries, the one a person most likely means.
 _NAME_PREFERENCE = {EntryKind.PLAYBOOK: 0, EntryKind.TAG: 1, EntryKind.ROLE: 2}
 _KEY = tuple[str, str, str]
+# (repo root, {relative path: bytes}, message, author) -> commit sha, or None outside git.
+CommitPaths = Callable[[Path, dict[str, bytes], str, str], str | None]
 
 
 class CatalogService:
     """Discovers the playbook repo at ``playbooks_dir`` and answers questions about it."""
 
-    def __init__(self, session_factory: SessionFactory, playbooks_dir: Path) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        playbooks_dir: Path,
+        commit_paths: CommitPaths | None = None,
+    ) -> None:
         self._sessions = session_factory
+        self._commit_paths = commit_paths
         self.playbooks_dir = Path(playbooks_dir).expanduser().resolve()
         self._scan_lock = asyncio.Lock()
         self._not_playbooks: dict[str, str] = {}
@@ -196,6 +205,20 @@ class CatalogService:
         if resolved.exists():
             wanted.add(resolved.resolve().relative_to(self.playbooks_dir).as_posix())
         return wanted
+
+    async def write_files(self, files: dict[str, str], message: str, author: str) -> Saved:
+        """Write ``files`` (repo-relative path -> text) into the playbook repo, commit them when
+        it is a git repository, and rescan. Raises ``PathOutsideRepo`` for a path outside it
+        (nothing is written then)."""
+        for relative in files:
+            self.safe_path(relative)
+        encoded = {relative: text.encode("utf-8") for relative, text in files.items()}
+        root = self.playbooks_dir
+        if self._commit_paths is None:
+            raise CatalogError("this catalog was built without a git adapter; use bootstrap()")
+        sha = await asyncio.to_thread(self._commit_paths, root, encoded, message, author)
+        await self.scan()
+        return Saved(paths=sorted(files), commit=sha)
 
     def safe_path(self, relative: str) -> Path:
         """Return ``playbooks_dir / relative`` (normalised); raise ``PathOutsideRepo`` when it
