@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon import __version__
+from chiffon.approval import ApprovalService
+from chiffon.approval._watch import PlanWatch
+from chiffon.approval.handlers import subscriptions as approval_subscriptions
 from chiffon.audit import AuditService, commit_paths, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
@@ -42,6 +45,8 @@ class Services:
     audit: AuditService
     live: LiveRuns
     planner: Planner
+    approval: ApprovalService
+    watch: PlanWatch
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -52,8 +57,10 @@ class Services:
         await self.audit.commit_pending()
         if scan:
             await self.catalog.scan()
+        await self.approval.resume()
 
     async def stop(self) -> None:
+        await self.approval.stop()
         await self.executor.stop()
         await self.live.close()
         await self.engine.dispose()
@@ -79,20 +86,40 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
-    planner = overrides.get("planner") or Planner(catalog)
+    planner = overrides.get("planner") or Planner(
+        catalog, sessions, bus, typical_duration=executor.typical_duration
+    )
+    assert planner.plans is not None
+    approval = overrides.get("approval") or ApprovalService(
+        sessions, bus, planner.plans, catalog, executor
+    )
+    watch = PlanWatch()
     bus.register(executor_subscriptions(executor))
+    bus.register(approval_subscriptions(approval))
+    bus.register(watch.subscriptions())
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
-    return Services(settings, bus, engine, sessions, catalog, executor, audit, live, planner)
+    return Services(
+        settings, bus, engine, sessions, catalog, executor, audit, live, planner, approval, watch
+    )
 
 
 def _route_handlers() -> list[Any]:
+    from chiffon.approval.routes import ROUTES as approval_routes
     from chiffon.audit.routes import ROUTES as audit_routes
     from chiffon.catalog.routes import ROUTES as catalog_routes
     from chiffon.executor.routes import ROUTES as executor_routes
+    from chiffon.planner.routes import ROUTES as planner_routes
     from chiffon.web.routes import ROUTES as web_routes
 
-    return [*web_routes, *catalog_routes, *executor_routes, *audit_routes]
+    return [
+        *web_routes,
+        *catalog_routes,
+        *executor_routes,
+        *audit_routes,
+        *planner_routes,
+        *approval_routes,
+    ]
 
 
 def create_app(settings: Settings, **overrides: Any) -> Litestar:
@@ -131,6 +158,9 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "executor": provide(services.executor),
             "audit": provide(services.audit),
             "live": provide(services.live),
+            "planner": provide(services.planner),
+            "approval": provide(services.approval),
+            "watch": provide(services.watch),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

@@ -62,9 +62,43 @@
     connect();
   }
 
+  /* A plan page: the server sends the whole card again whenever the plan changes. */
+  function startPlan(holder) {
+    var notice = document.getElementById("plan-stream-notice");
+    var source = new EventSource(holder.getAttribute("data-plan-stream"));
+    var finished = false;
+    source.addEventListener("open", function () { if (notice) notice.hidden = true; });
+    source.addEventListener("card", function (event) {
+      var open = Array.prototype.map.call(holder.querySelectorAll("details[open]"), function (d) {
+        return d.querySelector("summary") ? d.querySelector("summary").textContent : "";
+      });
+      holder.innerHTML = event.data;
+      holder.querySelectorAll("details").forEach(function (d) {
+        var summary = d.querySelector("summary");
+        if (summary && open.indexOf(summary.textContent) >= 0) d.open = true;
+      });
+      if (window.htmx) window.htmx.process(holder);
+    });
+    source.addEventListener("end", function () { finished = true; source.close(); });
+    source.addEventListener("error", function () {
+      if (!finished && notice) notice.hidden = false;
+    });
+  }
+
+  /* Refusals (403, 409, 422) come with a fragment that says why: show it like a success. */
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 403 || status === 409 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   function init() {
     var pane = document.querySelector("[data-stream]");
     if (pane && window.EventSource) startLog(pane);
+    var plan = document.querySelector("[data-plan-stream]");
+    if (plan && window.EventSource) startPlan(plan);
   }
 
   if (document.readyState === "loading") {

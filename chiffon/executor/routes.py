@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, cast
 
@@ -25,63 +23,15 @@ from litestar.status_codes import (
 
 from chiffon.catalog import CatalogService
 from chiffon.executor import EventView, ExecutorService, RunRequest, RunRequestError, RunView
-from chiffon.lib.extravars import ExtraVarsError, parse_extra_vars
+from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.web.live import LiveRuns
 from chiffon.web.progress import Progress
 from chiffon.web.sse import run_event_stream
 
-__all__ = ["ROUTES", "parse_form_vars"]
+__all__ = ["ROUTES"]
 
 LOG_PAGE = 1000  # events rendered into the run page; the live stream sends the rest
 RUNS_PAGE = 50
-_LINE = re.compile(r"line (\d+)")
-_KEY_VALUE_LINE = re.compile(r"^[^\s:=\[\]{}'\"#]+=")
-
-
-def parse_form_vars(text: str) -> dict[str, Any]:
-    """The run form's extra vars: ``name=value`` lines, or a YAML / JSON mapping.
-
-    Raises ``ExtraVarsError`` saying which line is wrong. ``@file`` is refused: the web form
-    must not read files on the server.
-    """
-    text = text.strip()
-    if not text:
-        return {}
-    lines = [
-        (number, line.strip())
-        for number, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    for number, line in lines:
-        if line.startswith("@"):
-            raise ExtraVarsError(
-                f"Extra vars line {number}: files (@file.yml) cannot be read from the web "
-                "form; paste their variables instead."
-            )
-    if all(_KEY_VALUE_LINE.match(line) for _, line in lines):
-        result: dict[str, Any] = {}
-        for number, line in lines:
-            try:
-                result.update(parse_extra_vars([line]))
-            except ExtraVarsError:  # one variable per line: "msg=hello world" is one value
-                name, _, value = line.partition("=")
-                item = json.dumps({name.strip(): value.strip()})
-                result.update(_parse_item(item, f"Extra vars line {number}"))
-        return result
-    if text.startswith(("{", "---")):
-        return _parse_item(text, "Extra vars")
-    # "---" makes parse_extra_vars read it as YAML; error positions then count one line more.
-    return _parse_item("---\n" + text, "Extra vars", added_lines=1)
-
-
-def _parse_item(item: str, origin: str, added_lines: int = 0) -> dict[str, Any]:
-    try:
-        return parse_extra_vars([item])
-    except ExtraVarsError as error:  # say where in the form, not which ``-e`` item
-        message = str(error).replace(f"-e {item!r}", origin, 1)
-        if added_lines:
-            message = _LINE.sub(lambda m: f"line {int(m[1]) - added_lines}", message)
-        raise ExtraVarsError(message) from None
 
 
 async def _run_or_404(executor: ExecutorService, run_id: int) -> RunView:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -335,6 +336,28 @@ class ExecutorService:
                 .order_by(Run.id)
             )
             return list(rows)
+
+    async def typical_duration(self, kind: str, path: str, name: str) -> float | None:
+        """The median wall time in seconds of the last 20 finished real (not check-mode) runs
+        of this entry that succeeded or failed; None without such history."""
+        ended = [str(RunStatus.SUCCEEDED), str(RunStatus.FAILED)]
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Run.started_at, Run.finished_at)
+                .where(
+                    Run.entry_kind == kind,
+                    Run.entry_path == path,
+                    Run.entry_name == name,
+                    Run.check_mode.is_(False),
+                    Run.status.in_(ended),
+                    Run.started_at.is_not(None),
+                    Run.finished_at.is_not(None),
+                )
+                .order_by(Run.id.desc())
+                .limit(20)
+            )
+            seconds = [(end - start).total_seconds() for start, end in rows if start and end]
+        return round(statistics.median(seconds), 1) if seconds else None
 
     async def list_events(
         self, run_id: int, after_seq: int = 0, limit: int = 1000

@@ -1,8 +1,5 @@
-"""Planner: turns a request in plain words into an ordered plan of catalog entries.
-
-This increment is deterministic (names, BM25, values from the request; no LLM, no embeddings)
-and stores nothing: plans are returned, not yet written to the database.
-"""
+"""Planner: turns a request in plain words into an ordered plan of catalog entries, and keeps
+the plans people asked for (``Planner.submit``; ``Planner.plans`` reads and changes them)."""
 
 from chiffon.planner._plan import (
     Candidate,
@@ -11,20 +8,29 @@ from chiffon.planner._plan import (
     PlanStep,
     Risk,
     RiskLevel,
+    StepState,
     StepStatus,
 )
+from chiffon.planner._records import PlanRecord, StepRecord
+from chiffon.planner._store import PlanStore
+from chiffon.planner.events import PlanProposed
 from chiffon.planner.service import MAX_REQUEST_CHARS, Planner, RequestError, check_request
 
 __all__ = [
     "MAX_REQUEST_CHARS",
     "Candidate",
     "Plan",
+    "PlanProposed",
+    "PlanRecord",
     "PlanStatus",
     "PlanStep",
+    "PlanStore",
     "Planner",
     "RequestError",
     "Risk",
     "RiskLevel",
+    "StepRecord",
+    "StepState",
     "StepStatus",
     "check_request",
 ]

@@ -19,9 +19,42 @@ class StepStatus(StrEnum):
 
 
 class PlanStatus(StrEnum):
-    """Plans are not stored yet: a plan is a proposal awaiting approval."""
-
     PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Still awaiting a decision: it may be modified, previewed, approved or rejected."""
+        return self is PlanStatus.PENDING_APPROVAL
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (
+            PlanStatus.REJECTED,
+            PlanStatus.SUCCEEDED,
+            PlanStatus.FAILED,
+            PlanStatus.CANCELLED,
+        )
+
+
+class StepState(StrEnum):
+    """Where a stored plan's step is in its execution."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_finished(self) -> bool:
+        return self not in (StepState.PENDING, StepState.RUNNING)
 
 
 class RiskLevel(StrEnum):
@@ -75,6 +108,7 @@ class PlanStep:
             "confidence": self.confidence,
             "candidates": [candidate.to_json() for candidate in self.candidates],
             "vars": self.vars,
+            "target": self.target,
             "depends_on": list(self.depends_on),
         }
 

@@ -1,22 +1,31 @@
 """Planner: a request in plain words -> a plan made of the catalog's entries.
 
-This increment is the deterministic planner only (no LLM, no embeddings) and plans are not
-stored yet: ``plan`` returns a ``Plan`` and writes nothing.
+``plan`` returns a ``Plan`` and writes nothing (the CLI's dry answer); ``submit`` plans a
+person's request and stores it, awaiting approval.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from chiffon.bus import EventBus
 from chiffon.catalog import CatalogService, Entry
+from chiffon.db import SessionFactory
+from chiffon.lib.ids import new_correlation_id
 from chiffon.planner._assemble import build_plan
 from chiffon.planner._inventory import InventoryFacts, mtimes, read_facts
 from chiffon.planner._match import Index
 from chiffon.planner._plan import Plan
+from chiffon.planner._records import PlanRecord
+from chiffon.planner._store import PlanStore
+from chiffon.planner.events import PlanProposed
 
 MAX_REQUEST_CHARS = 2_000
+# (kind, path, name) -> the entry's typical run time in seconds, None without history.
+TypicalDuration = Callable[[str, str, str], Awaitable[float | None]]
 
 
 class RequestError(ValueError):
@@ -46,10 +55,36 @@ class Planner:
     """Plans requests against the catalog. The match index is rebuilt only when an entry's
     content hash (or the inventory's group_vars) changed since the last plan."""
 
-    def __init__(self, catalog: CatalogService) -> None:
+    def __init__(
+        self,
+        catalog: CatalogService,
+        sessions: SessionFactory | None = None,
+        bus: EventBus | None = None,
+        typical_duration: TypicalDuration | None = None,
+    ) -> None:
         self._catalog = catalog
         self._ready: _Ready | None = None
         self._lock = asyncio.Lock()
+        self._bus = bus or EventBus()
+        self._typical_duration = typical_duration
+        self.plans = PlanStore(sessions) if sessions is not None else None
+
+    async def submit(self, text: str, requester: str) -> PlanRecord:
+        """Plan ``text`` for ``requester``, store the plan awaiting approval, publish
+        ``PlanProposed``. Raises ``RequestError`` for an empty or huge request."""
+        if self.plans is None:
+            raise RuntimeError("this planner was built without a database; use bootstrap()")
+        plan = await self.plan(text)
+        estimates: list[float | None] = []
+        for step in plan.steps:
+            known = None
+            if step.entry is not None and self._typical_duration is not None:
+                entry = step.entry
+                known = await self._typical_duration(str(entry.kind), entry.path, entry.name)
+            estimates.append(known)
+        record = await self.plans.add(plan, requester, new_correlation_id(), estimates)
+        await self._bus.publish(PlanProposed(record.id, record.correlation_id))
+        return record
 
     @property
     def playbooks_dir(self) -> Path:

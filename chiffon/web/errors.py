@@ -20,9 +20,11 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from chiffon.approval import ApprovalError
 from chiffon.catalog import CatalogError, EntryNotFound
 from chiffon.executor import RunRequestError
 from chiffon.lib.extravars import ExtraVarsError
+from chiffon.planner import RequestError
 
 __all__ = ["exception_handlers", "is_api"]
 
@@ -31,7 +33,9 @@ log = logging.getLogger("chiffon.web")
 _TITLES = {
     400: "That request cannot be used",
     404: "Not found",
+    403: "Not allowed",
     405: "Method not allowed",
+    409: "That cannot be done now",
     422: "That input cannot be used",
     500: "Something went wrong",
 }
@@ -85,6 +89,11 @@ def _with_status(status: int) -> Handler:
     return handle
 
 
+def _refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, ApprovalError)
+    return error_response(request, exc.status_code, str(exc))
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -102,6 +111,8 @@ def exception_handlers() -> dict[type[Exception] | int, Handler]:
         EntryNotFound: _with_status(HTTP_404_NOT_FOUND),
         CatalogError: _with_status(HTTP_400_BAD_REQUEST),
         ExtraVarsError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
+        RequestError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
+        ApprovalError: _refused,
         HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
         Exception: _unexpected,
     }

@@ -11,8 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from chiffon.app import create_app
-from chiffon.executor.routes import parse_form_vars
-from chiffon.lib.extravars import ExtraVarsError
+from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.settings import Settings
 
 

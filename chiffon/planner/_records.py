@@ -1,0 +1,110 @@
+"""Stored plans as read back: value types and their JSON (the API's and the audit's form)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from chiffon.planner._plan import PlanStatus, RiskLevel, StepState, StepStatus
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    position: int
+    clause: str
+    match: StepStatus
+    entry: dict[str, Any] | None  # kind, name, path, role, tags
+    entry_hash: str | None
+    confidence: float
+    candidates: list[dict[str, Any]]
+    vars: dict[str, Any]
+    target: str | None
+    depends_on: list[int]
+    estimated_s: float | None
+    state: StepState
+    run_id: int | None
+    preview_run_id: int | None
+
+    @property
+    def entry_ref(self) -> str | None:
+        """What the executor resolves: the entry's path for playbooks and roles' dirs, or
+        ``tag:name`` for a tag of a site playbook."""
+        if self.entry is None:
+            return None
+        if self.entry["kind"] == "tag":
+            return f"tag:{self.entry['name']}"
+        return str(self.entry["path"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "clause": self.clause,
+            "status": str(self.match),
+            "entry": self.entry,
+            "entry_hash": self.entry_hash,
+            "confidence": self.confidence,
+            "candidates": self.candidates,
+            "vars": self.vars,
+            "target": self.target,
+            "depends_on": self.depends_on,
+            "estimated_s": self.estimated_s,
+            "state": str(self.state),
+            "run_id": self.run_id,
+            "preview_run_id": self.preview_run_id,
+        }
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    id: int
+    correlation_id: str
+    request: str
+    requester: str
+    status: PlanStatus
+    planner: str
+    risk_level: RiskLevel
+    risk_reasons: list[str]
+    estimated_s: float | None
+    version: int
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    reason: str | None
+    preview: dict[str, Any] | None
+    error: str | None
+    audit_commit: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    steps: tuple[StepRecord, ...]
+    proposed: dict[str, Any]
+
+    @property
+    def runnable(self) -> bool:
+        """Every step has an entry (a step without one must be removed before approval)."""
+        return bool(self.steps) and all(s.entry is not None for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "correlation_id": self.correlation_id,
+            "request": self.request,
+            "requester": self.requester,
+            "status": str(self.status),
+            "planner": self.planner,
+            "risk": {"level": str(self.risk_level), "reasons": self.risk_reasons},
+            "estimated_s": self.estimated_s,
+            "version": self.version,
+            "decided_by": self.decided_by,
+            "decided_at": _iso(self.decided_at),
+            "reason": self.reason,
+            "preview": self.preview,
+            "error": self.error,
+            "audit_commit": self.audit_commit,
+            "created_at": _iso(self.created_at),
+            "finished_at": _iso(self.finished_at),
+            "steps": [step.to_json() for step in self.steps],
+        }

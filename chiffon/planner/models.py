@@ -1,0 +1,58 @@
+"""Planner rows: a request's plan and its steps (the plan as proposed, then as decided)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chiffon.db import Base, utcnow
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    correlation_id: Mapped[str] = mapped_column(String(32), index=True)
+    request: Mapped[str] = mapped_column(Text)
+    requester: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(24), index=True)  # PlanStatus
+    planner: Mapped[str] = mapped_column(String(64))
+    risk_level: Mapped[str] = mapped_column(String(8))
+    risk_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    estimated_s: Mapped[float | None]
+    proposed: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the plan's JSON as proposed
+    # Compare-and-swap counter: every change bumps it, so two deciders cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    preview: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    audit_commit: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class PlanStepRow(Base):
+    __tablename__ = "plan_steps"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    clause: Mapped[str] = mapped_column(Text)
+    match: Mapped[str] = mapped_column(String(16))  # StepStatus: matched / no_match
+    entry: Mapped[dict[str, Any] | None]  # kind, name, path, role, tags
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    candidates: Mapped[list[Any]] = mapped_column(default=list)
+    vars: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    target: Mapped[str | None] = mapped_column(String(1024))
+    depends_on: Mapped[list[Any]] = mapped_column(default=list)
+    estimated_s: Mapped[float | None]
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # StepState
+    run_id: Mapped[int | None]
+    preview_run_id: Mapped[int | None]
