@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,12 +197,9 @@ async def test_a_preview_runs_every_step_in_check_mode(services: Services) -> No
     approval = services.approval
     plan = await services.planner.submit("say hello", "ada")
     await approval.preview(plan.id, "bob")
-    async with asyncio.timeout(60):
-        while True:
-            current = await approval.get(plan.id)
-            if current.preview and current.preview["status"] == "done":
-                break
-            await asyncio.sleep(0.1)
+    current = await until(
+        approval, plan.id, lambda p: bool(p.preview) and (p.preview or {})["status"] == "done"
+    )
     assert current.status is PlanStatus.PENDING_APPROVAL
     [step] = current.preview["steps"]
     run = await services.executor.get_run(step["run_id"])
@@ -214,11 +212,9 @@ async def test_cancelling_a_plan_cancels_its_step_and_skips_the_rest(services: S
     plan = await services.planner.submit("run the slow playbook, then say hello", "ada")
     assert [s.entry["name"] for s in plan.steps if s.entry] == ["slow", "hello"]
     await approval.approve(plan.id, "bob")
-    async with asyncio.timeout(30):
-        while (await approval.get(plan.id)).steps[0].state is not StepState.RUNNING:
-            await asyncio.sleep(0.1)
+    await until(approval, plan.id, lambda p: p.steps[0].state is StepState.RUNNING)
     await approval.cancel(plan.id, "bob")
-    done = await until_finished(approval, plan.id, timeout=20)
+    done = await until_finished(approval, plan.id)
     assert done.status is PlanStatus.CANCELLED, (done.error, [s.state for s in done.steps])
     assert [s.state for s in done.steps] == [StepState.CANCELLED, StepState.SKIPPED]
 
