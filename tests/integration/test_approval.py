@@ -23,15 +23,20 @@ from chiffon.planner import PlanRecord, PlanStatus, StepState
 pytestmark = pytest.mark.slow
 
 
-async def until_finished(
-    approval: ApprovalService, plan_id: int, timeout: float = 90
+async def until(
+    approval: ApprovalService, plan_id: int, done: Callable[[PlanRecord], bool]
 ) -> PlanRecord:
-    async with asyncio.timeout(timeout):
+    """The plan once ``done`` holds for it (polling the database, as a page would)."""
+    async with asyncio.timeout(90):
         while True:
             plan = await approval.get(plan_id)
-            if plan.status.is_finished:
+            if done(plan):
                 return plan
             await asyncio.sleep(0.1)
+
+
+async def until_finished(approval: ApprovalService, plan_id: int) -> PlanRecord:
+    return await until(approval, plan_id, lambda plan: plan.status.is_finished)
 
 
 async def test_it_stores_a_plan_awaiting_approval_with_an_estimate_from_history(
