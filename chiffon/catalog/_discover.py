@@ -187,4 +187,5 @@ def _tag_entry(site: Entry, tag: str, uses: list[RoleUse], roles: Mapping[str, E
         content_hash=digest.hexdigest(),
         valid=site.valid and not problems,
         error=clean_text("; ".join(problems)) if problems else None,
+        become=any(u.become for u in uses) or any(r.become for r in found.values() if r),
     )

@@ -61,6 +61,7 @@ class Entry:
     content_hash: str
     valid: bool
     error: str | None
+    become: bool = False  # a play, block or task escalates privileges (root)
 
     @property
     def ref(self) -> str:
@@ -85,6 +86,7 @@ class Entry:
             "content_hash": self.content_hash,
             "valid": self.valid,
             "error": self.error,
+            "become": self.become,
         }
 
 

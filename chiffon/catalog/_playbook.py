@@ -8,7 +8,7 @@ from typing import Any
 
 from chiffon.catalog._entry import Entry, EntryKind, Variable
 from chiffon.catalog._header import parse_header
-from chiffon.catalog._tasks import SPECIAL_TAGS, TaskScan, as_tags, role_of, unique
+from chiffon.catalog._tasks import SPECIAL_TAGS, TaskScan, as_tags, is_true, role_of, unique
 from chiffon.catalog._yaml import clean_text, json_safe, parse_yaml, read_text
 
 IMPORT_PLAYBOOK = frozenset(
@@ -29,6 +29,7 @@ class RoleUse:
     role: str
     hosts: str | None
     play_variables: tuple[Variable, ...]
+    become: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def parse_playbook(root: Path, relative: str, content_hash: str) -> ParsedPlaybo
         content_hash=content_hash,
         valid=not scan.problems,
         error=clean_text("; ".join(scan.problems)) if scan.problems else None,
+        become=scan.become,
     )
     return ParsedPlaybook(entry, tuple(reader.uses))
 
@@ -136,6 +138,8 @@ class _PlayReader:
         name = play.get("name")
         if isinstance(name, str) and name.strip():
             self.play_names.append(name.strip())
+        play_become = is_true(play.get("become"))
+        self.scan.become = self.scan.become or play_become
         variables = _play_vars(play.get("vars"), where, problems)
         variables += _prompts(play.get("vars_prompt"), where, problems)
         self.variables.extend(variables)
@@ -162,7 +166,9 @@ class _PlayReader:
         for role, tags in applied:
             for tag in unique(tags):
                 if tag not in SPECIAL_TAGS:
-                    self.uses.append(RoleUse(tag, clean_text(role, 255), hosts, frozen))
+                    self.uses.append(
+                        RoleUse(tag, clean_text(role, 255), hosts, frozen, play_become)
+                    )
 
 
 def _hosts(value: Any) -> str | None:

@@ -74,6 +74,7 @@ def parse_role(root: Path, relative: str, content_hash: str) -> Entry:
         content_hash=content_hash,
         valid=not problems,
         error=clean_text("; ".join(problems)) if problems else None,
+        become=scan.become,
     )
 
 

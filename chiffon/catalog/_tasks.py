@@ -89,6 +89,7 @@ class TaskScan:
     role_imports: list[tuple[str, list[str]]] = field(default_factory=list)  # (role, tags)
     problems: list[str] = field(default_factory=list)
     budget: int = _MAX_TASKS
+    become: bool = False  # some task or block escalates privileges
 
     def walk(self, tasks: Any, where: str, inherited: list[str] | None = None) -> None:
         """Record names, tags and role imports of ``tasks`` (a list, possibly with blocks)."""
@@ -107,6 +108,7 @@ class TaskScan:
                 continue
             tags = [*(inherited or []), *as_tags(task.get("tags"))]
             self.tags.extend(tags)
+            self.become = self.become or is_true(task.get("become"))
             if "block" in task:
                 for part in ("block", "rescue", "always"):
                     self.walk(task.get(part), f"{where} item {number} {part}", tags)
@@ -174,6 +176,15 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return names.get(type(value), type(value).__name__)
+
+
+def is_true(value: Any) -> bool:
+    """True for YAML's and Ansible's spellings of yes (a template counts: it may be yes)."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and (
+        value.strip().lower() in {"yes", "true", "on", "1"} or "{{" in value
+    )
 
 
 def unique(items: list[str]) -> tuple[str, ...]:

@@ -31,5 +31,6 @@ class CatalogEntry(Base):
     header: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the `# chiffon:` block
     content_hash: Mapped[str] = mapped_column(String(64))
     valid: Mapped[bool] = mapped_column(default=True)
+    become: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
     scanned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

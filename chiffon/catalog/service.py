@@ -279,6 +279,7 @@ def _row_values(entry: Entry) -> dict[str, Any]:
         "content_hash": entry.content_hash,
         "valid": entry.valid,
         "error": entry.error,
+        "become": entry.become,
         "scanned_at": utcnow(),
     }
 
@@ -302,4 +303,5 @@ def _from_row(row: CatalogEntry) -> Entry:
         content_hash=row.content_hash,
         valid=row.valid,
         error=row.error,
+        become=row.become,
     )

@@ -224,5 +224,5 @@ def build_plan(request: str, index: Index, facts: InventoryFacts) -> Plan:
         )
     ordered = tuple(steps)
     return Plan(
-        request, PlanStatus.PENDING_APPROVAL, PLANNER, assess_risk(request, ordered), ordered
+        request, PlanStatus.PENDING_APPROVAL, PLANNER, assess_risk(request, ordered, facts), ordered
     )

@@ -27,6 +27,25 @@ class InventoryFacts:
 
     names: frozenset[str] = frozenset()
     group_vars: dict[str, Any] = field(default_factory=dict)
+    members: dict[str, frozenset[str]] = field(default_factory=dict)  # group -> its hosts
+
+    def hosts_of(self, pattern: str) -> int | None:
+        """How many hosts a hosts pattern (``a:b,c``, ``all``) names; None when it names
+        something the inventory does not list (a pattern we cannot count)."""
+        if pattern.strip() in ("all", "*"):
+            return len(self.members.get("all", frozenset()))
+        chosen: set[str] = set()
+        for part in re.split(r"[:,]", pattern):
+            part = part.strip().lstrip("!&")
+            if not part:
+                continue
+            if part in self.members:
+                chosen |= self.members[part]
+            elif part in self.names:
+                chosen.add(part)
+            else:
+                return None
+        return len(chosen)
 
 
 def _load(path: Path) -> Any:
@@ -39,29 +58,47 @@ def _load(path: Path) -> Any:
         return None  # a broken file: nothing to propose from it
 
 
-def _yaml_names(data: Any, names: set[str]) -> None:
+def _yaml_names(data: Any, names: set[str], members: dict[str, set[str]]) -> set[str]:
+    """Add the groups and hosts under ``data``; return every host found below it."""
+    below: set[str] = set()
     if not isinstance(data, dict):
-        return
+        return below
     for group, body in data.items():
         names.add(str(group))
         if not isinstance(body, dict):
+            members.setdefault(str(group), set())
             continue
         hosts = body.get("hosts")
-        if isinstance(hosts, dict):
-            names.update(str(host) for host in hosts)
-        _yaml_names(body.get("children"), names)
+        mine = {str(host) for host in hosts} if isinstance(hosts, dict) else set()
+        names.update(mine)
+        mine |= _yaml_names(body.get("children"), names, members)
+        members.setdefault(str(group), set()).update(mine)
+        below |= mine
+    return below
 
 
-def _ini_names(text: str, names: set[str]) -> None:
+def _ini_names(text: str, names: set[str], members: dict[str, set[str]]) -> None:
+    current, section = "ungrouped", ""
+    children: dict[str, set[str]] = {}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(("#", ";")):
             continue
         group = _INI_GROUP.match(line)
         if group:
-            names.add(group.group(1))
-        elif "=" not in line.split()[0]:
+            current, section = group.group(1), line.rstrip("]").partition(":")[2]
+            names.add(current)
+        elif section == "children":
             names.add(line.split()[0])
+            children.setdefault(current, set()).add(line.split()[0])
+        elif section == "" and "=" not in line.split()[0]:
+            names.add(line.split()[0])
+            members.setdefault(current, set()).add(line.split()[0])
+            members.setdefault("all", set()).add(line.split()[0])
+    for _ in range(len(children)):  # nested children: settle in as many passes as groups
+        for parent, kids in children.items():
+            for kid in kids:
+                members.setdefault(parent, set()).update(members.get(kid, set()))
 
 
 def _inventory_dirs(root: Path) -> list[Path]:
@@ -74,16 +111,18 @@ def _inventory_dirs(root: Path) -> list[Path]:
 def read_facts(root: Path) -> InventoryFacts:
     """Read what there is; missing or unreadable files simply add nothing."""
     names: set[str] = set()
+    members: dict[str, set[str]] = {}
     group_vars: dict[str, Any] = {}
     for folder in _inventory_dirs(root):
         for candidate in sorted(folder.glob("hosts*")) + sorted(folder.glob("*.ini")):
             if not candidate.is_file():
                 continue
             if candidate.suffix in (".yml", ".yaml"):
-                _yaml_names(_load(candidate), names)
+                _yaml_names(_load(candidate), names, members)
             else:
                 try:
-                    _ini_names(candidate.read_text(encoding="utf-8", errors="replace"), names)
+                    text = candidate.read_text(encoding="utf-8", errors="replace")
+                    _ini_names(text, names, members)
                 except OSError:
                     continue
         base = folder / "group_vars"
@@ -93,7 +132,10 @@ def read_facts(root: Path) -> InventoryFacts:
                 group_vars.update({str(k): v for k, v in data.items()})
     names.discard("all")
     names.discard("ungrouped")
-    return InventoryFacts(frozenset(names), group_vars)
+    every = set().union(*members.values()) if members else set()
+    members["all"] = every
+    frozen = {group: frozenset(hosts) for group, hosts in members.items()}
+    return InventoryFacts(frozenset(names), group_vars, frozen)
 
 
 def mtimes(root: Path) -> tuple[float, ...]:

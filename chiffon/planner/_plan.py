@@ -8,8 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from chiffon.catalog import Entry
+from chiffon.planner._inventory import InventoryFacts
 from chiffon.planner._text import DESTRUCTIVE, tokens
 
+MANY_HOSTS = 10
 _PRODUCTION = re.compile(r"(^|[^a-z])(prod|production|live|critical)([^a-z]|$)", re.I)
 
 
@@ -145,9 +147,11 @@ class Plan:
         }
 
 
-def assess_risk(request: str, steps: tuple[PlanStep, ...]) -> Risk:
-    """High for destructive verbs or an invalid entry; medium for plays on every host or on
-    production-like groups; low otherwise. (``become`` is not recorded by the catalog yet.)"""
+def assess_risk(
+    request: str, steps: tuple[PlanStep, ...], facts: InventoryFacts | None = None
+) -> Risk:
+    """High for destructive verbs or an invalid entry; medium for plays that become root, run
+    on every host, on more than ``MANY_HOSTS`` hosts or on production-like groups; else low."""
     reasons: list[str] = []
     level = RiskLevel.LOW
     destructive = sorted(set(tokens(request)) & DESTRUCTIVE)
@@ -158,10 +162,16 @@ def assess_risk(request: str, steps: tuple[PlanStep, ...]) -> Risk:
         if step.entry is not None and not step.entry.valid:
             reasons.append(f"{step.entry.name} cannot run until fixed: {step.entry.error}")
             level = RiskLevel.HIGH
+        if step.entry is not None and step.entry.become:
+            reasons.append(f"{step.entry.name} runs tasks as root (become)")
+            level = RiskLevel.MEDIUM if level is RiskLevel.LOW else level
         hosts = step.target or (step.entry.hosts if step.entry is not None else None)
         if not hosts or step.entry is None:
             continue
-        if hosts.strip() in {"all", "*"}:
+        count = facts.hosts_of(hosts) if facts is not None else None
+        if count is not None and count > MANY_HOSTS:
+            reasons.append(f"{step.entry.name} runs on {count} hosts ({hosts})")
+        elif hosts.strip() in {"all", "*"}:
             reasons.append(f"{step.entry.name} runs on every host (hosts: {hosts})")
         elif _PRODUCTION.search(hosts):
             reasons.append(f"{step.entry.name} targets a production-like group ({hosts})")

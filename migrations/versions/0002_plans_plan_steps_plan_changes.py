@@ -1,4 +1,4 @@
-"""plans, plan steps, plan changes
+"""plans, plan steps, plan changes; catalog entries say whether they become root
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("catalog_entries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("become", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    # Entries stored before this column must be parsed again to learn it: no hash matches now.
+    op.execute("UPDATE catalog_entries SET content_hash = ''")
 
     op.create_table(
         "plans",
@@ -92,6 +98,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("catalog_entries", schema=None) as batch_op:
+        batch_op.drop_column("become")
 
     op.drop_table("plan_steps")
     with op.batch_alter_table("plan_changes", schema=None) as batch_op:

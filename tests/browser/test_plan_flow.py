@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests._server import Server, server_env
-from tests.browser.test_run_page import ARTIFACTS, browser, page  # noqa: F401 (fixtures)
 
 BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
 KUMA_REQUEST = "Deploy Uptime Kuma to the homelab and add our existing portals to its config"
@@ -52,7 +51,7 @@ def _ask(page: object, server: Server, text: str) -> object:
 
 def test_a_request_is_planned_previewed_approved_and_run_live(
     sample_server: Server,
-    page: object,  # noqa: F811
+    page: object,
 ) -> None:
     expect = playwright_api.expect
     card = _ask(page, sample_server, "say hello and then run the variables demo on port 9090")
@@ -82,7 +81,7 @@ def test_a_request_is_planned_previewed_approved_and_run_live(
 
 def test_the_kuma_request_fails_clearly_and_skips_what_depends_on_it(
     bundled_server: Server,
-    page: object,  # noqa: F811
+    page: object,
 ) -> None:
     expect = playwright_api.expect
     card = _ask(page, bundled_server, KUMA_REQUEST)

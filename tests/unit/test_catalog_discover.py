@@ -579,3 +579,19 @@ def test_it_still_reports_a_header_that_is_broken_beyond_free_text() -> None:
 
     assert header == {}
     assert error is not None and "header" in error
+
+
+def test_it_notes_which_entries_become_root(tmp_path: Path) -> None:
+    write(tmp_path, "root.yml", "- hosts: all\n  become: true\n  tasks:\n    - debug: {}\n")
+    write(
+        tmp_path,
+        "task.yml",
+        "- hosts: all\n  tasks:\n    - block:\n        - command: id\n      become: yes\n",
+    )
+    write(tmp_path, "plain.yml", "- hosts: all\n  tasks:\n    - debug: {}\n")
+    write(tmp_path, "roles/pkg/tasks/main.yml", "- package: {name: x}\n  become: true\n")
+    write(tmp_path, "roles/quiet/tasks/main.yml", "- debug: {}\n")
+    write(tmp_path, "site.yml", "- hosts: all\n  roles: [{role: quiet, tags: [q]}]\n")
+    entries = entries_of(tmp_path)
+    became = {name for (_, name), entry in entries.items() if entry.become}
+    assert became == {"root", "task", "pkg"}

@@ -36,3 +36,21 @@ def test_it_skips_files_that_do_not_parse(tmp_path: Path) -> None:
     (tmp_path / "hosts.yml").write_text("all: [unclosed\n")
     facts = read_facts(tmp_path)
     assert (facts.names, facts.group_vars) == (frozenset(), {})
+
+
+def test_it_counts_the_hosts_a_pattern_names_in_yaml_and_ini(tmp_path: Path) -> None:
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "hosts.yml").write_text(
+        "all:\n  children:\n    web:\n      hosts: {w1: {}, w2: {}}\n"
+        "    db:\n      hosts: {d1: {}}\n      children:\n        replicas:\n"
+        "          hosts: {r1: {}, r2: {}}\n"
+    )
+    (tmp_path / "inventory" / "hosts.ini").write_text(
+        "[gpu]\ng1\ng2\n[lab:children]\ngpu\n[lab:vars]\nx=1\n"
+    )
+    facts = read_facts(tmp_path)
+    assert facts.hosts_of("web") == 2
+    assert facts.hosts_of("db") == 3  # its own host and its child group's
+    assert facts.hosts_of("web:db") == 5 and facts.hosts_of("web,w1") == 2
+    assert facts.hosts_of("lab") == 2 and facts.hosts_of("all") == 7
+    assert facts.hosts_of("nowhere") is None
