@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon import __version__
+from chiffon.analyzer import AnalyzerService
+from chiffon.analyzer.handlers import subscriptions as analyzer_subscriptions
 from chiffon.audit import AuditService, commit_paths, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
@@ -42,6 +44,7 @@ class Services:
     audit: AuditService
     live: LiveRuns
     planner: Planner
+    analyzer: AnalyzerService
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -55,6 +58,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.executor.stop()
+        await self.analyzer.stop()
         await self.live.close()
         await self.engine.dispose()
 
@@ -80,19 +84,32 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
     planner = overrides.get("planner") or Planner(catalog)
+    analyzer = overrides.get("analyzer") or AnalyzerService(
+        sessions,
+        bus,
+        catalog,
+        executor,
+        lint_executable=settings.ansible_lint or None,
+        lint_timeout_s=settings.lint_timeout_seconds,
+        explainer=overrides.get("explainer"),
+    )
     bus.register(executor_subscriptions(executor))
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
-    return Services(settings, bus, engine, sessions, catalog, executor, audit, live, planner)
+    bus.register(analyzer_subscriptions(analyzer))
+    return Services(
+        settings, bus, engine, sessions, catalog, executor, audit, live, planner, analyzer
+    )
 
 
 def _route_handlers() -> list[Any]:
+    from chiffon.analyzer.routes import ROUTES as analyzer_routes
     from chiffon.audit.routes import ROUTES as audit_routes
     from chiffon.catalog.routes import ROUTES as catalog_routes
     from chiffon.executor.routes import ROUTES as executor_routes
     from chiffon.web.routes import ROUTES as web_routes
 
-    return [*web_routes, *catalog_routes, *executor_routes, *audit_routes]
+    return [*web_routes, *catalog_routes, *executor_routes, *audit_routes, *analyzer_routes]
 
 
 def create_app(settings: Settings, **overrides: Any) -> Litestar:
@@ -131,6 +148,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "executor": provide(services.executor),
             "audit": provide(services.audit),
             "live": provide(services.live),
+            "analyzer": provide(services.analyzer),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

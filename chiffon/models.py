@@ -1,8 +1,18 @@
 """Every module's models, imported so that Alembic sees the whole schema."""
 
+from chiffon.analyzer.models import Diagnosis, LintResult, Suggestion
 from chiffon.audit.models import AuditRecord
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import Base
 from chiffon.executor.models import Run, RunEvent
 
-__all__ = ["AuditRecord", "Base", "CatalogEntry", "Run", "RunEvent"]
+__all__ = [
+    "AuditRecord",
+    "Base",
+    "CatalogEntry",
+    "Diagnosis",
+    "LintResult",
+    "Run",
+    "RunEvent",
+    "Suggestion",
+]

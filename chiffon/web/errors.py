@@ -16,10 +16,12 @@ from litestar.response import Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from chiffon.analyzer import AnalyzerError, SuggestionConflict, SuggestionNotFound
 from chiffon.catalog import CatalogError, EntryNotFound
 from chiffon.executor import RunRequestError
 from chiffon.lib.extravars import ExtraVarsError
@@ -32,6 +34,7 @@ _TITLES = {
     400: "That request cannot be used",
     404: "Not found",
     405: "Method not allowed",
+    409: "That cannot be done now",
     422: "That input cannot be used",
     500: "Something went wrong",
 }
@@ -102,6 +105,9 @@ def exception_handlers() -> dict[type[Exception] | int, Handler]:
         EntryNotFound: _with_status(HTTP_404_NOT_FOUND),
         CatalogError: _with_status(HTTP_400_BAD_REQUEST),
         ExtraVarsError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
+        SuggestionNotFound: _with_status(HTTP_404_NOT_FOUND),
+        SuggestionConflict: _with_status(HTTP_409_CONFLICT),
+        AnalyzerError: _with_status(HTTP_400_BAD_REQUEST),
         HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
         Exception: _unexpected,
     }

@@ -1,0 +1,180 @@
+"""Chiffon's own checks, for what ansible-lint does not say (or says without a fix).
+
+Each finding may carry a fix: the whole file's new text, edited with ``yamledit`` so that
+comments and layout stay as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import yamledit
+from .yamledit import TaskNode, YamlSyntaxError
+
+_COMMANDS = {"command", "shell", "raw", "script"}
+_PACKAGES = {"apt", "yum", "dnf", "package", "pip", "zypper", "pacman", "apk", "homebrew"}
+_CHANGE_GUARDS = {"changed_when", "creates", "removes"}
+
+
+@dataclass(frozen=True)
+class OwnFinding:
+    rule: str
+    message: str
+    file: str
+    line: int | None
+    severity: str
+    fix_text: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # relative to the playbook repo
+    kind: str  # "playbook" | "tasks" | "handlers"
+    text: str
+
+
+def _short(module: str | None) -> str:
+    return (module or "").rsplit(".", 1)[-1]
+
+
+def entry_files(root: Path, kind: str, path: str, role: str | None) -> list[SourceFile]:
+    """The files an entry is made of: a playbook (or a tag's site playbook) and the roles it
+    applies, or a role's tasks and handlers. Unreadable files are left out."""
+    files: list[SourceFile] = []
+    roles: list[str] = []
+    if kind == "role":
+        roles.append(role or Path(path).name)
+    else:
+        text = _read(root / path)
+        if text is None:
+            return []
+        files.append(SourceFile(path, "playbook", text))
+        with contextlib.suppress(YamlSyntaxError):  # check() reports it
+            roles.extend(yamledit.read(text, "playbook").roles)
+    for name in dict.fromkeys(roles):
+        for part, file_kind in (("tasks", "tasks"), ("handlers", "handlers")):
+            folder = root / "roles" / name / part
+            for source in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+                text = _read(source)
+                if text is not None:
+                    files.append(SourceFile(source.relative_to(root).as_posix(), file_kind, text))
+    return files
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def check(files: list[SourceFile]) -> list[OwnFinding]:
+    """Every finding of Chiffon's checks in ``files`` (a file that is not YAML gives one
+    ``chiffon-syntax`` finding and is not checked further)."""
+    findings: list[OwnFinding] = []
+    shapes: dict[str, list[TaskNode]] = {}
+    for source in files:
+        try:
+            shapes[source.path] = list(yamledit.read(source.text, source.kind).tasks)
+        except YamlSyntaxError as error:
+            findings.append(
+                OwnFinding(
+                    "chiffon-syntax",
+                    f"Not valid YAML: {error}",
+                    source.path,
+                    error.line,
+                    "blocker",
+                )
+            )
+    handlers = {
+        name
+        for tasks in shapes.values()
+        for task in tasks
+        if task.handler
+        for name in (task.name, *task.listen)
+        if name
+    }
+    by_path = {source.path: source for source in files}
+    for path, tasks in shapes.items():
+        source = by_path[path]
+        for task in tasks:
+            findings.extend(_task_findings(source, task, handlers))
+    return findings
+
+
+def _task_findings(source: SourceFile, task: TaskNode, handlers: set[str]) -> list[OwnFinding]:
+    found: list[OwnFinding] = []
+    module = _short(task.module)
+    for name in task.notify:
+        if "{{" not in name and name not in handlers:
+            found.append(
+                OwnFinding(
+                    "chiffon-missing-handler",
+                    f"notify: '{name}' matches no handler name or listen: of this playbook or "
+                    "its roles.",
+                    source.path,
+                    task.line,
+                    "critical",
+                )
+            )
+    if module in _COMMANDS and not task.keys & _CHANGE_GUARDS and not _guarded_args(task):
+        found.append(
+            OwnFinding(
+                "chiffon-command-changed",
+                f"{module} task without changed_when, creates or removes always reports "
+                "'changed'. The fix marks it as never changing: right for a command that only "
+                "reads; otherwise write the condition instead.",
+                source.path,
+                task.line,
+                "major",
+                _fix(source, task, "changed_when", False),
+            )
+        )
+    if task.name is None and not task.handler:
+        found.append(
+            OwnFinding(
+                "chiffon-unnamed-task", "This task has no name.", source.path, task.line, "minor"
+            )
+        )
+    arguments = task.module_args if isinstance(task.module_args, dict) else {}
+    if module in _PACKAGES and arguments.get("state") == "latest":
+        found.append(
+            OwnFinding(
+                "chiffon-package-latest",
+                f"{module} with state: latest; state: present installs it once and leaves "
+                "upgrades to a deliberate change.",
+                source.path,
+                task.line,
+                "major",
+                _fix(source, task, None, "present"),
+            )
+        )
+    if module in _PACKAGES and task.looped and "{{" in str(arguments.get("name", "")):
+        found.append(
+            OwnFinding(
+                "chiffon-package-loop",
+                f"{module} installs one loop item at a time; give name: the whole list.",
+                source.path,
+                task.line,
+                "minor",
+            )
+        )
+    return found
+
+
+def _guarded_args(task: TaskNode) -> bool:
+    arguments = task.module_args
+    if isinstance(arguments, dict):
+        return bool(set(map(str, arguments)) & {"creates", "removes"})
+    return isinstance(arguments, str) and ("creates=" in arguments or "removes=" in arguments)
+
+
+def _fix(source: SourceFile, task: TaskNode, key: str | None, value: object) -> str | None:
+    try:
+        if key is None:
+            return yamledit.set_module_arg(source.text, source.kind, task.line, "state", value)
+        return yamledit.set_task_key(source.text, source.kind, task.line, key, value)
+    except LookupError:
+        return None
