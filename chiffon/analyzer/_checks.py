@@ -165,10 +165,12 @@ def _task_findings(source: SourceFile, task: TaskNode, handlers: set[str]) -> li
 
 
 def _guarded_args(task: TaskNode) -> bool:
-    arguments = task.module_args
-    if isinstance(arguments, dict):
-        return bool(set(map(str, arguments)) & {"creates", "removes"})
-    return isinstance(arguments, str) and ("creates=" in arguments or "removes=" in arguments)
+    for arguments in (task.module_args, task.args):
+        if isinstance(arguments, dict) and set(map(str, arguments)) & {"creates", "removes"}:
+            return True
+        if isinstance(arguments, str) and ("creates=" in arguments or "removes=" in arguments):
+            return True
+    return False
 
 
 def _fix(source: SourceFile, task: TaskNode, key: str | None, value: object) -> str | None:

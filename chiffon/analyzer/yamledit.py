@@ -3,6 +3,7 @@ keeping comments, quotes and layout. The only file that imports ruamel.yaml."""
 
 from __future__ import annotations
 
+import difflib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class TaskNode:
     module: str | None
     keys: frozenset[str]
     module_args: Any  # the module's arguments (a mapping, a string, or None)
+    args: Any  # the task's ``args:`` (more module arguments), or None
     notify: tuple[str, ...]
     looped: bool
     handler: bool
@@ -137,6 +139,7 @@ def _node(task: CommentedMap, handler: bool) -> TaskNode:
         module=module,
         keys=keys,
         module_args=task.get(module) if module else None,
+        args=task.get("args"),
         notify=_names(task.get("notify")),
         looped="loop" in keys or any(k.startswith("with_") for k in keys),
         handler=handler,
@@ -214,6 +217,21 @@ def _indent_of(text: str) -> tuple[int, int, int]:
     return _INDENTS[0]
 
 
+def _keep_layout(original: str, edited: str) -> str:
+    """``edited``, with every line that differs from ``original`` only in spacing (ruamel
+    re-spaces comments, for one) put back as it was: the diff shows the real change only."""
+    before, after = original.splitlines(True), edited.splitlines(True)
+    matcher = difflib.SequenceMatcher(
+        a=[" ".join(line.split()) for line in before],
+        b=[" ".join(line.split()) for line in after],
+        autojunk=False,
+    )
+    out: list[str] = []
+    for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
+        out.extend(before[a_start:a_end] if tag == "equal" else after[b_start:b_end])
+    return "".join(out)
+
+
 def _edit(text: str, kind: str, line: int, change: Any) -> str:
     indent = _indent_of(text)
     yaml = _yaml(indent)
@@ -221,7 +239,7 @@ def _edit(text: str, kind: str, line: int, change: Any) -> str:
     for task, _ in _task_maps(document, kind):
         if task.lc.line + 1 == line:
             change(task)
-            return _dump(yaml, document, indent)
+            return _keep_layout(text, _dump(yaml, document, indent))
     raise LookupError(f"no task starts at line {line}")
 
 
