@@ -162,6 +162,8 @@ async def fix(
     with tempfile.TemporaryDirectory(prefix="chiffon-fix-") as scratch:
         copy = Path(scratch)
         before = await asyncio.to_thread(_copy_for_fix, root, copy, relative)
+        if before is None:
+            return None, f"{relative} cannot be read in the playbook repo."
         outcome = await _execute(executable, copy, [f"--fix={rule}", relative], timeout_s)
         if isinstance(outcome, str):
             return None, outcome
@@ -172,10 +174,13 @@ async def fix(
         return (after if after != before else None), None
 
 
-def _copy_for_fix(root: Path, copy: Path, relative: str) -> str:
+def _copy_for_fix(root: Path, copy: Path, relative: str) -> str | None:
     for name in (relative, *_CONFIGS):
         source = root / name
         if source.is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, copy / name)
-    return (copy / relative).read_text(encoding="utf-8")
+    try:
+        return (copy / relative).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
