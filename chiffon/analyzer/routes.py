@@ -213,7 +213,9 @@ async def diagnosis_api(
 
 @get("/api/suggestions", tags=["analyzer"])
 async def suggestions_api(
-    analyzer: NamedDependency[AnalyzerService], entry: FromQuery[str], recheck: bool = False
+    analyzer: NamedDependency[AnalyzerService],
+    entry: FromQuery[str],
+    recheck: FromQuery[bool] = False,
 ) -> dict[str, Any]:
     """The entry's suggestions (cached by content hash; ``recheck`` lints again)."""
     return (await analyzer.analyze(entry, force=recheck)).to_json()

@@ -21,7 +21,12 @@ from chiffon.executor import EventView
         ("runner_on_unreachable", "Permission denied (publickey,password).", "permission", None),
         ("runner_on_failed", "'db_port' is undefined", "undefined_variable", "db_port"),
         ("error", "couldn't resolve module/action 'x.y.z'", "missing_module", "x.y.z"),
-        ("runner_on_failed", "No package matching 'ngnix' is available", "package_not_found", "ngnix"),
+        (
+            "runner_on_failed",
+            "No package matching 'ngnix' is available",
+            "package_not_found",
+            "ngnix",
+        ),
         ("runner_on_failed", "Syntax error in template: unexpected '}'", "syntax", None),
         ("error", "The requested handler 'Reload' was not found", "missing_handler", "Reload"),
         ("runner_on_failed", "Timeout (12s) waiting for privilege escalation", "permission", None),
@@ -85,7 +90,9 @@ def test_it_skips_ignored_failures_and_reads_item_failures(tmp_path: Path) -> No
 
 def test_it_reads_errors_printed_before_any_task(tmp_path: Path) -> None:
     finder = FailureFinder(tmp_path)
-    finder.add(_event(1, "verbose", stdout="\x1b[0;31m[ERROR]: couldn't resolve module/action 'a.b.c'"))
+    finder.add(
+        _event(1, "verbose", stdout="\x1b[0;31m[ERROR]: couldn't resolve module/action 'a.b.c'")
+    )
     finder.add(_event(2, "verbose", stdout=f"Origin: {tmp_path}/play.yml:5:7"))
 
     failure = finder.failure()
