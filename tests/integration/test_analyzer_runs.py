@@ -41,7 +41,8 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
     services: Services,
 ) -> None:
     names = [*FAILING, "hello.yml"]
-    run_ids = dict(zip(names, await asyncio.gather(*(_run(services, n) for n in names))))
+    ids = await asyncio.gather(*(_run(services, name) for name in names))
+    run_ids = dict(zip(names, ids, strict=True))
     await services.analyzer.wait_idle()
 
     stored: dict[str, DiagnosisView] = {}

@@ -131,7 +131,7 @@ async def test_it_refuses_a_fix_whose_file_changed_since(
     persons_edit = SLOPPY.replace("Install nginx", "Install the web server")
     (settings.playbooks_dir / "sloppy.yml").write_text(persons_edit)
 
-    with pytest.raises(SuggestionConflict, match="sloppy.yml changed since") as refused:
+    with pytest.raises(SuggestionConflict, match=r"sloppy\.yml changed since") as refused:
         await no_lint.analyzer.accept(latest.id, AUTHOR)
 
     assert "Re-check playbook:sloppy" in str(refused.value)
