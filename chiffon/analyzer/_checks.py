@@ -6,7 +6,7 @@ comments and layout stay as they were.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +51,7 @@ def entry_files(root: Path, kind: str, path: str, role: str | None) -> list[Sour
         if text is None:
             return []
         files.append(SourceFile(path, "playbook", text))
-        with contextlib.suppress(YamlSyntaxError):  # check() reports it
-            roles.extend(yamledit.read(text, "playbook").roles)
+        roles.extend(_roles_of(text))
     for name in dict.fromkeys(roles):
         for part, file_kind in (("tasks", "tasks"), ("handlers", "handlers")):
             folder = root / "roles" / name / part
@@ -61,6 +60,15 @@ def entry_files(root: Path, kind: str, path: str, role: str | None) -> list[Sour
                 if text is not None:
                     files.append(SourceFile(source.relative_to(root).as_posix(), file_kind, text))
     return files
+
+
+@functools.lru_cache(maxsize=256)
+def _roles_of(playbook_text: str) -> tuple[str, ...]:
+    # Cached by text: a cached analysis must not parse the playbook again to find its files.
+    try:
+        return yamledit.read(playbook_text, "playbook").roles
+    except YamlSyntaxError:  # check() reports it
+        return ()
 
 
 def _read(path: Path) -> str | None:

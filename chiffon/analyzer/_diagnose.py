@@ -16,6 +16,9 @@ from chiffon.lib.ansi import strip_ansi
 from ._classify import Failure
 
 _HARD_FAILURES = ("runner_on_failed", "runner_on_unreachable", "runner_item_on_failed", "error")
+# The only events a diagnosis reads (the store filters on them: a run's thousands of ok
+# results are never loaded).
+EVENT_TYPES = (*_HARD_FAILURES, "verbose")
 _ORIGIN = re.compile(r"Origin: (\S+?):(\d+)(?::\d+)?\s*$")
 _ERROR_LINE = re.compile(r"^\s*(\[ERROR\]:|ERROR!)\s*(.*)$")
 _ITEMS_FAILED = "One or more items failed"

@@ -22,7 +22,7 @@ from . import lint
 from ._analysis import Row, file_hash, files_key, merge, unified_diff
 from ._checks import SourceFile, check, entry_files
 from ._classify import classify
-from ._diagnose import FailureFinder
+from ._diagnose import EVENT_TYPES, FailureFinder
 from ._types import (
     Analysis,
     AnalyzerError,
@@ -305,7 +305,7 @@ class AnalyzerService:
         finder = FailureFinder(self._root)
         after = 0
         while True:
-            page = await self._executor.list_events(run_id, after, _EVENT_PAGE)
+            page = await self._executor.list_events(run_id, after, _EVENT_PAGE, EVENT_TYPES)
             for event in page:
                 finder.add(event)
             if len(page) < _EVENT_PAGE:
