@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from chiffon.db import utcnow
 from chiffon.lib.ansi import strip_ansi
 
-from ._classify import Failure
+from ._classify import Failure, classify
+from ._types import DiagnosisView
 
 _HARD_FAILURES = ("runner_on_failed", "runner_on_unreachable", "runner_item_on_failed", "error")
 # The only events a diagnosis reads (the store filters on them: a run's thousands of ok
@@ -138,3 +140,30 @@ class FailureFinder:
             return Path(path).resolve().relative_to(self.root).as_posix()
         except (ValueError, OSError):
             return path
+
+
+def diagnosis_view(
+    run_id: int, finder: FailureFinder, failure: Failure, entry_changed: bool
+) -> DiagnosisView:
+    """The classified ``failure`` as the diagnosis that is stored and shown."""
+    found = classify(failure)
+    return DiagnosisView(
+        run_id=run_id,
+        failure_class=str(found.failure_class),
+        title=found.failure_class.label,
+        subject=found.subject,
+        explanation=found.explanation,
+        remedy=found.remedy,
+        error=failure.text,
+        output=finder.output(),
+        task=failure.task,
+        host=failure.host,
+        hosts=finder.failed_hosts(failure.task) or ([failure.host] if failure.host else []),
+        module=failure.module,
+        file=failure.file,
+        line=failure.line,
+        rc=failure.rc,
+        narrative=None,
+        entry_changed=entry_changed,
+        created_at=utcnow(),
+    )

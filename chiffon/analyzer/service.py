@@ -21,8 +21,7 @@ from chiffon.executor import ExecutorService, RunFinished, RunStatus, RunView
 from . import lint
 from ._analysis import Row, file_hash, files_key, merge, unified_diff
 from ._checks import SourceFile, check, entry_files
-from ._classify import classify
-from ._diagnose import EVENT_TYPES, FailureFinder
+from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
 from ._types import (
     Analysis,
     AnalyzerError,
@@ -33,6 +32,7 @@ from ._types import (
     SuggestionStatus,
     SuggestionView,
 )
+from ._views import commit_author, read_text, suggestion_view, with_cached
 from .events import RunDiagnosed, SuggestionAccepted
 from .models import Diagnosis, LintResult, Suggestion
 
@@ -96,7 +96,7 @@ class AnalyzerService:
             await self._store(entry, key, files, rows, report.error, report.seconds)
             analysis = await self._cached(entry, key)
             assert analysis is not None
-            return _replace_cached(analysis, False)
+            return with_cached(analysis, False)
 
     async def _cached(self, entry: Entry, key: str) -> Analysis | None:
         async with self._sessions() as session:
@@ -120,7 +120,7 @@ class AnalyzerService:
                 lint_error=result.lint_error,
                 seconds=result.seconds,
                 cached=True,
-                suggestions=[_view(row, entry.ref) for row in rows],
+                suggestions=[suggestion_view(row, entry.ref) for row in rows],
             )
 
     async def _store(
@@ -164,7 +164,7 @@ class AnalyzerService:
     async def get_suggestion(self, suggestion_id: int) -> SuggestionView:
         """Raises ``SuggestionNotFound``."""
         row, result = await self._row(suggestion_id)
-        return _view(row, f"{result.entry_kind}:{result.entry_name}")
+        return suggestion_view(row, f"{result.entry_kind}:{result.entry_name}")
 
     async def _row(self, suggestion_id: int) -> tuple[Suggestion, LintResult]:
         async with self._sessions() as session:
@@ -179,13 +179,13 @@ class AnalyzerService:
         row, result = await self._row(suggestion_id)
         entry_ref = f"{result.entry_kind}:{result.entry_name}"
         if row.fix_by != "ansible-lint" or row.fix_text is not None or row.fix_error:
-            return _view(row, entry_ref)
+            return suggestion_view(row, entry_ref)
         await self._refuse_if_changed(row, entry_ref)
         fixed, error = await lint.fix(
             self.lint_executable, self._root, row.file, row.rule.split("[")[0],
             self._lint_timeout_s,
         )  # fmt: skip
-        before = await asyncio.to_thread(_read, self._root / row.file)
+        before = await asyncio.to_thread(read_text, self._root / row.file)
         if fixed is None and error is None:
             error = "ansible-lint's fix changes nothing here; edit the file by hand."
         changes: dict[str, Any] = {"fix_error": error}
@@ -221,7 +221,7 @@ class AnalyzerService:
 
         Raises ``SuggestionNotFound``, ``SuggestionConflict`` (already decided, or the file
         changed since) and ``AnalyzerError`` (no fix can be computed, bad author)."""
-        author = _author(author)
+        author = commit_author(author)
         row, result = await self._row(suggestion_id)
         entry_ref = f"{result.entry_kind}:{result.entry_name}"
         if SuggestionStatus(row.status).is_decided:
@@ -311,39 +311,27 @@ class AnalyzerService:
             if len(page) < _EVENT_PAGE:
                 break
             after = page[-1].seq
-        failure = finder.failure(run.error, run.inventory)
-        found = classify(failure)
-        view = DiagnosisView(
-            run_id=run_id,
-            failure_class=str(found.failure_class),
-            title=found.failure_class.label,
-            subject=found.subject,
-            explanation=found.explanation,
-            remedy=found.remedy,
-            error=failure.text,
-            output=finder.output(),
-            task=failure.task,
-            host=failure.host,
-            hosts=finder.failed_hosts(failure.task) or ([failure.host] if failure.host else []),
-            module=failure.module,
-            file=failure.file,
-            line=failure.line,
-            rc=failure.rc,
-            narrative=None,
+        view = diagnosis_view(
+            run_id,
+            finder,
+            finder.failure(run.error, run.inventory),
             entry_changed=entry is not None and entry.content_hash != run.entry_hash,
-            created_at=utcnow(),
         )
         view = await self._explained(view, run)
+        await self._store_diagnosis(view)
+        await self._bus.publish(RunDiagnosed(run_id, view.failure_class, run.correlation_id))
         analysis, analysis_error = None, None
-        if with_suggestions and entry is not None:
-            analysis = await self.analyze_entry(entry)
-        elif entry is None:
+        if entry is None:
             analysis_error = (
                 f"{run.entry_kind} {run.entry_name} ({run.entry_path}) is no longer in the "
                 "catalog, so its playbook cannot be checked."
             )
-        await self._store_diagnosis(view)
-        await self._bus.publish(RunDiagnosed(run_id, view.failure_class, run.correlation_id))
+        elif with_suggestions:
+            try:
+                analysis = await self.analyze_entry(entry)
+            except (OSError, ValueError) as error:  # the diagnosis stands without suggestions
+                log.exception("checking %s failed", entry.ref)
+                analysis_error = f"The playbook could not be checked: {error}"
         return Diagnosed(view, analysis, analysis_error)
 
     async def _explained(self, view: DiagnosisView, run: RunView) -> DiagnosisView:
@@ -426,59 +414,6 @@ class AnalyzerService:
         for task in list(self._pending):
             task.cancel()
         await asyncio.gather(*list(self._pending), return_exceptions=True)
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _author(author: str) -> str:
-    author = " ".join(author.split())
-    if not author:
-        raise AnalyzerError("Say who accepts the fix: the commit's author, e.g. 'Ada <ada@x>'.")
-    if len(author) > 255 or any(ch in author for ch in "\n\r\x00"):
-        raise AnalyzerError("The author is too long or has control characters.")
-    return author if "<" in author else f"{author} <>"
-
-
-def _view(row: Suggestion, entry_ref: str) -> SuggestionView:
-    return SuggestionView(
-        id=row.id,
-        entry=entry_ref,
-        source=row.source,
-        category=row.category,
-        rule=row.rule,
-        message=row.message,
-        file=row.file,
-        line=row.line,
-        severity=row.severity,
-        reasoning=row.reasoning,
-        file_hash=row.file_hash,
-        fix_by=row.fix_by,
-        fix_diff=row.fix_diff,
-        fix_error=row.fix_error,
-        status=SuggestionStatus(row.status),
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        reason=row.reason,
-        commit_sha=row.commit_sha,
-        run_id=row.run_id,
-    )
-
-
-def _replace_cached(analysis: Analysis, cached: bool) -> Analysis:
-    return Analysis(
-        entry=analysis.entry,
-        entry_path=analysis.entry_path,
-        content_hash=analysis.content_hash,
-        lint_error=analysis.lint_error,
-        seconds=analysis.seconds,
-        cached=cached,
-        suggestions=analysis.suggestions,
-    )
 
 
 __all__ = ["AnalyzerService", "Explainer"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chiffon.analyzer import AnalyzerError, DiagnosisView
+from chiffon.analyzer import AnalyzerError, AnalyzerService, DiagnosisView
 from chiffon.app import Services, bootstrap
 from chiffon.executor import RunRequest, RunStatus
 from chiffon.settings import Settings
@@ -89,3 +89,22 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
     assert diagnosed.analysis is not None
     assert diagnosed.analysis.lint_error and "not installed" in diagnosed.analysis.lint_error
     assert "chiffon-missing-handler" in {s.rule for s in diagnosed.analysis.suggestions}
+
+    # The LLM hook: a richer explanation when it answers, the deterministic one when it fails.
+    async def explains(view: DiagnosisView) -> str:
+        return f"In short: {view.title.lower()} at {view.file}:{view.line}."
+
+    async def breaks(view: DiagnosisView) -> str:
+        raise ConnectionError("the model server is down")
+
+    for explainer, narrative in ((explains, "In short: command returned non-zero at "
+                                  "nonzero.yml:5."), (breaks, None)):  # fmt: skip
+        analyzer = AnalyzerService(
+            services.sessions, services.bus, services.catalog, services.executor,
+            lint_executable=services.analyzer.lint_executable, explainer=explainer,
+        )  # fmt: skip
+        explained = await analyzer.diagnose(run_ids["nonzero.yml"], with_suggestions=False)
+        assert explained.diagnosis.narrative == narrative
+        assert explained.diagnosis.failure_class == "nonzero"
+        stored_again = await analyzer.get_diagnosis(run_ids["nonzero.yml"])
+        assert stored_again is not None and stored_again.narrative == narrative
