@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, get, post
 from litestar.di import NamedDependency
@@ -93,7 +94,7 @@ async def recheck_form(
     await analyzer.analyze(data.entry, force=True)
     if data.run_id.isdigit():
         return Redirect(f"/runs/{data.run_id}/postmortem", status_code=HTTP_303_SEE_OTHER)
-    return Redirect(f"/analyze?entry={data.entry}", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(f"/analyze?entry={quote(data.entry)}", status_code=HTTP_303_SEE_OTHER)
 
 
 @dataclass
@@ -127,7 +128,7 @@ async def _decided(
         suggestion = await analyzer.get_suggestion(suggestion_id)
         return _suggestion_fragment(suggestion, run_id, notice)
     suggestion = await analyzer.get_suggestion(suggestion_id)
-    back = f"/runs/{run_id}/postmortem" if run_id else f"/analyze?entry={suggestion.entry}"
+    back = f"/runs/{run_id}/postmortem" if run_id else f"/analyze?entry={quote(suggestion.entry)}"
     return Redirect(back, status_code=HTTP_303_SEE_OTHER)
 
 

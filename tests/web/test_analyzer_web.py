@@ -105,6 +105,19 @@ def test_its_api_refuses_a_conflict_and_escapes_a_reason(
     assert conflict.status_code == 409
     assert "changed since" in conflict.json()["error"]
     assert "# a person's edit" in (settings.playbooks_dir / "fails.yml").read_text()
+    in_page = client.post(
+        f"/suggestions/{suggestion_id}/accept",
+        data={"author": "Ada"},
+        headers={"HX-Request": "true"},
+    )
+    assert "changed since" in in_page.text and "Re-check playbook:fails" in in_page.text
+    rechecked = client.post("/analyze", data={"entry": "playbook:fails"})
+    assert rechecked.status_code == 200 and str(rechecked.url).endswith(
+        "/analyze?entry=playbook%3Afails"
+    )
+    # A fresh suggestion for the file as it is now, whose fix keeps the person's edit.
+    assert f'id="suggestion-{suggestion_id}"' not in rechecked.text
+    assert "Accept and commit" in rechecked.text and "a person&#39;s edit" in rechecked.text
 
     (settings.playbooks_dir / "fails.yml").write_text(FAILS)  # the same content: cached again
     dismissed = client.post(
