@@ -60,8 +60,5 @@ class Diagnosis(Base):
 
     run_id: Mapped[int] = mapped_column(primary_key=True)
     failure_class: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    result_id: Mapped[int | None] = mapped_column(
-        ForeignKey("analyzer_lint_results.id", ondelete="SET NULL")
-    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # DiagnosisView.to_json()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

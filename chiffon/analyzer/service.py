@@ -84,6 +84,8 @@ class AnalyzerService:
         root = self._root
         files = await asyncio.to_thread(entry_files, root, str(entry.kind), entry.path, entry.role)
         key = files_key(entry.content_hash, files)
+        # One analysis of a content at a time in this process (a lock is a few hundred bytes,
+        # kept per content ever analysed); another process is caught by the unique key.
         async with self._locks[key]:
             if not force and (cached := await self._cached(entry, key)) is not None:
                 return cached
@@ -93,7 +95,7 @@ class AnalyzerService:
                 self.lint_executable, root, [target or entry.path], self._lint_timeout_s
             )
             rows = merge(report.findings, own)
-            await self._store(entry, key, files, rows, report.error, report.seconds)
+            await self._store(entry, key, files, rows, report.error, report.seconds, force)
             analysis = await self._cached(entry, key)
             assert analysis is not None
             return with_cached(analysis, False)
@@ -131,6 +133,7 @@ class AnalyzerService:
         rows: list[Row],
         lint_error: str | None,
         seconds: float,
+        replace: bool,
     ) -> None:
         texts = {source.path: source.text for source in files}
         values = await asyncio.to_thread(lambda: [row.values(texts, self._root) for row in rows])
@@ -142,7 +145,8 @@ class AnalyzerService:
         )
         try:
             async with self._sessions() as session, session.begin():
-                await session.execute(delete(LintResult).where(*match))
+                if replace:  # a re-check: the earlier suggestions for this content go
+                    await session.execute(delete(LintResult).where(*match))
                 result = LintResult(
                     entry_kind=str(entry.kind),
                     entry_name=entry.name,
@@ -156,10 +160,6 @@ class AnalyzerService:
                 session.add_all(Suggestion(result_id=result.id, **item) for item in values)
         except IntegrityError:  # another process stored the same analysis at the same moment
             log.info("analysis of %s stored by another process", entry.ref)
-
-    async def suggestions_for(self, ref: str) -> Analysis:
-        """The entry's current suggestions (analysed now when they are not cached)."""
-        return await self.analyze(ref)
 
     async def get_suggestion(self, suggestion_id: int) -> SuggestionView:
         """Raises ``SuggestionNotFound``."""

@@ -41,14 +41,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("failure_class", sa.String(length=32), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("result_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["result_id"],
-            ["analyzer_lint_results.id"],
-            name=op.f("fk_analyzer_diagnoses_result_id_analyzer_lint_results"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_analyzer_diagnoses")),
     )
     op.create_table(
