@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests._analyzer import FAILING, write_playbooks
-from tests.integration.test_cli import Chiffon, last_json
+from tests.integration.test_cli import Chiffon, _make, last_json
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def chiffon_sqlite(tmp_path: Path, sample_repo: Path) -> Chiffon:
+    """The command on the SQLite file in its data dir."""
+    return _make(tmp_path, sample_repo, None)
 
 
 def test_it_diagnoses_a_run_and_analyzes_an_entry(chiffon_sqlite: Chiffon) -> None:
