@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._checks import OwnFinding, SourceFile
+from ._checks import OwnFinding, SourceFile, chiffon_fix
 from ._rules import LINT_FIXABLE, SAME_AS_LINT, category_of, reasoning_of, rule_base
 from .lint import LintFinding
+from .yamledit import YamlSyntaxError
 
 
 def text_hash(text: str) -> str:
@@ -75,6 +77,22 @@ class Row:
         }
 
 
+# Chiffon's fixes are computed with the analysis for the first few (their diff shows at once);
+# each one re-reads the whole file with ruamel, so the rest wait until a person asks.
+EAGER_FIXES = 5
+
+
+def row_values(rows: list[Row], texts: dict[str, str], root: Path) -> list[dict[str, Any]]:
+    """Every row's column values, the first ``EAGER_FIXES`` Chiffon fixes computed."""
+    eager = [row for row in rows if row.fix_by == "chiffon"][:EAGER_FIXES]
+    for row in eager:
+        text = texts.get(row.file)
+        if text is not None:
+            with contextlib.suppress(YamlSyntaxError):
+                row.fix_text = chiffon_fix(text, row.file, row.rule, row.line)
+    return [row.values(texts, root) for row in rows]
+
+
 def merge(lint_findings: tuple[LintFinding, ...], own: list[OwnFinding]) -> list[Row]:
     """ansible-lint's findings, then Chiffon's that ansible-lint did not make; a Chiffon fix
     moves onto the ansible-lint finding that says the same thing."""
@@ -99,8 +117,8 @@ def merge(lint_findings: tuple[LintFinding, ...], own: list[OwnFinding]) -> list
         twin = SAME_AS_LINT.get(mine.rule)
         same = next((row for row in rows if twin and _same(row, twin, mine)), None)
         if same is not None:
-            if same.fix_by is None and mine.fix_text is not None:
-                same.fix_text, same.fix_by = mine.fix_text, "chiffon"
+            if same.fix_by is None and mine.fixable:
+                same.fix_by = "chiffon"
             continue
         rows.append(
             Row(
@@ -110,8 +128,7 @@ def merge(lint_findings: tuple[LintFinding, ...], own: list[OwnFinding]) -> list
                 mine.file,
                 mine.line,
                 mine.severity,
-                fix_text=mine.fix_text,
-                fix_by="chiffon" if mine.fix_text is not None else None,
+                fix_by="chiffon" if mine.fixable else None,
             )
         )
     return rows

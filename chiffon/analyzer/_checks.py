@@ -25,7 +25,7 @@ class OwnFinding:
     file: str
     line: int | None
     severity: str
-    fix_text: str | None = None
+    fixable: bool = False  # chiffon_fix() can edit it
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _task_findings(source: SourceFile, task: TaskNode, handlers: set[str]) -> li
                 source.path,
                 task.line,
                 "major",
-                _fix(source, task, "changed_when", False),
+                fixable=True,
             )
         )
     if task.name is None and not task.handler:
@@ -156,7 +156,7 @@ def _task_findings(source: SourceFile, task: TaskNode, handlers: set[str]) -> li
                 source.path,
                 task.line,
                 "major",
-                _fix(source, task, None, "present"),
+                fixable=True,
             )
         )
     if module in _PACKAGES and task.looped and "{{" in str(arguments.get("name", "")):
@@ -181,10 +181,33 @@ def _guarded_args(task: TaskNode) -> bool:
     return False
 
 
-def _fix(source: SourceFile, task: TaskNode, key: str | None, value: object) -> str | None:
+# rule -> the edit that fixes it (Chiffon's rules and the ansible-lint rules they mirror).
+_EDITS: dict[str, tuple[str, str, object]] = {
+    "chiffon-package-latest": ("argument", "state", "present"),
+    "package-latest": ("argument", "state", "present"),
+    "chiffon-command-changed": ("key", "changed_when", False),
+    "no-changed-when": ("key", "changed_when", False),
+}
+
+
+def file_kind(path: str) -> str:
+    """How ``yamledit`` reads the repo file at ``path``."""
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[0] == "roles" and parts[2] in ("tasks", "handlers"):
+        return parts[2]
+    return "playbook"
+
+
+def chiffon_fix(text: str, path: str, rule: str, line: int | None) -> str | None:
+    """``text`` with Chiffon's fix for ``rule`` applied to the task at ``line``; None when
+    Chiffon has no fix for it or no task starts there. Raises ``YamlSyntaxError``."""
+    edit = _EDITS.get(rule)
+    if edit is None or line is None:
+        return None
+    how, key, value = edit
     try:
-        if key is None:
-            return yamledit.set_module_arg(source.text, source.kind, task.line, "state", value)
-        return yamledit.set_task_key(source.text, source.kind, task.line, key, value)
+        if how == "argument":
+            return yamledit.set_module_arg(text, file_kind(path), line, key, value)
+        return yamledit.set_task_key(text, file_kind(path), line, key, value)
     except LookupError:
         return None

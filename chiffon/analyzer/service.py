@@ -19,8 +19,8 @@ from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService, RunFinished, RunStatus, RunView
 
 from . import lint
-from ._analysis import Row, file_hash, files_key, merge, unified_diff
-from ._checks import SourceFile, check, entry_files
+from ._analysis import Row, file_hash, files_key, merge, row_values, unified_diff
+from ._checks import SourceFile, check, chiffon_fix, entry_files
 from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
 from ._types import (
     Analysis,
@@ -35,6 +35,7 @@ from ._types import (
 from ._views import commit_author, read_text, suggestion_view, with_cached
 from .events import RunDiagnosed, SuggestionAccepted
 from .models import Diagnosis, LintResult, Suggestion
+from .yamledit import YamlSyntaxError
 
 log = logging.getLogger("chiffon.analyzer")
 
@@ -89,10 +90,11 @@ class AnalyzerService:
         async with self._locks[key]:
             if not force and (cached := await self._cached(entry, key)) is not None:
                 return cached
-            own = await asyncio.to_thread(check, files)
             target = f"roles/{entry.role or entry.name}" if entry.kind is EntryKind.ROLE else None
-            report = await lint.lint(
-                self.lint_executable, root, [target or entry.path], self._lint_timeout_s
+            # The linter (a subprocess) and Chiffon's checks (a thread) run side by side.
+            own, report = await asyncio.gather(
+                asyncio.to_thread(check, files),
+                lint.lint(self.lint_executable, root, [target or entry.path], self._lint_timeout_s),
             )
             rows = merge(report.findings, own)
             await self._store(entry, key, files, rows, report.error, report.seconds, force)
@@ -136,7 +138,7 @@ class AnalyzerService:
         replace: bool,
     ) -> None:
         texts = {source.path: source.text for source in files}
-        values = await asyncio.to_thread(lambda: [row.values(texts, self._root) for row in rows])
+        values = await asyncio.to_thread(row_values, rows, texts, self._root)
         match = (
             LintResult.entry_kind == str(entry.kind),
             LintResult.entry_path == entry.path,
@@ -175,34 +177,41 @@ class AnalyzerService:
             return row, result
 
     async def prepare_fix(self, suggestion_id: int) -> SuggestionView:
-        """Compute the suggestion's fix when ansible-lint makes it (a few seconds, once)."""
+        """Compute the suggestion's fix when it is not yet (ansible-lint's takes a few
+        seconds; Chiffon's a moment). Raises ``SuggestionConflict`` when the file changed."""
         row, result = await self._row(suggestion_id)
         entry_ref = f"{result.entry_kind}:{result.entry_name}"
-        if row.fix_by != "ansible-lint" or row.fix_text is not None or row.fix_error:
+        if row.fix_by is None or row.fix_text is not None or row.fix_error:
             return suggestion_view(row, entry_ref)
         await self._refuse_if_changed(row, entry_ref)
-        fixed, error = await lint.fix(
-            self.lint_executable, self._root, row.file, row.rule.split("[")[0],
-            self._lint_timeout_s,
-        )  # fmt: skip
         before = await asyncio.to_thread(read_text, self._root / row.file)
+        fixed: str | None
+        error: str | None
+        if before is None:
+            fixed, error = None, f"{row.file} cannot be read."
+        elif row.fix_by == "chiffon":
+            fixed, error = await asyncio.to_thread(_chiffon_fix, before, row)
+        else:
+            fixed, error = await lint.fix(
+                self.lint_executable, self._root, row.file, row.rule.split("[")[0],
+                self._lint_timeout_s,
+            )  # fmt: skip
         if fixed is None and error is None:
-            error = "ansible-lint's fix changes nothing here; edit the file by hand."
+            error = "The fix changes nothing here; edit the file by hand."
         changes: dict[str, Any] = {"fix_error": error}
         if fixed is not None and before is not None:
             changes.update(fix_text=fixed, fix_diff=unified_diff(row.file, before, fixed))
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(Suggestion)
-                .where(
-                    Suggestion.result_id == row.result_id,
-                    Suggestion.file == row.file,
-                    Suggestion.rule.startswith(row.rule.split("[")[0]),
-                    Suggestion.fix_by == "ansible-lint",
-                    Suggestion.fix_text.is_(None),
+            siblings = Suggestion.id == row.id
+            if row.fix_by == "ansible-lint":  # one --fix=RULE mends the rule in the whole file
+                siblings = (
+                    (Suggestion.result_id == row.result_id)
+                    & (Suggestion.file == row.file)
+                    & Suggestion.rule.startswith(row.rule.split("[")[0])
+                    & (Suggestion.fix_by == "ansible-lint")
+                    & Suggestion.fix_text.is_(None)
                 )
-                .values(**changes)
-            )
+            await session.execute(update(Suggestion).where(siblings).values(**changes))
         return await self.get_suggestion(suggestion_id)
 
     async def _refuse_if_changed(self, row: Suggestion, entry_ref: str) -> None:
@@ -414,6 +423,13 @@ class AnalyzerService:
         for task in list(self._pending):
             task.cancel()
         await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+def _chiffon_fix(text: str, row: Suggestion) -> tuple[str | None, str | None]:
+    try:
+        return chiffon_fix(text, row.file, row.rule, row.line), None
+    except YamlSyntaxError as error:
+        return None, f"{row.file} is not valid YAML ({error}); fix that first."
 
 
 __all__ = ["AnalyzerService", "Explainer"]

@@ -4,6 +4,7 @@ keeping comments, quotes and layout. The only file that imports ruamel.yaml."""
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -208,6 +209,7 @@ def _dump(yaml: YAML, document: Any, indent: tuple[int, int, int]) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=64)
 def _indent_of(text: str) -> tuple[int, int, int]:
     # The layout under which the unchanged text dumps back as it was (else the first).
     for indent in _INDENTS:

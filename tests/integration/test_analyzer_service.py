@@ -166,3 +166,23 @@ async def test_it_reports_a_playbook_that_does_not_parse(no_lint: Services) -> N
 async def test_it_names_an_unknown_entry(no_lint: Services) -> None:
     with pytest.raises(AnalyzerError, match="no catalog entry matches 'nothing-here'"):
         await no_lint.analyzer.analyze("nothing-here")
+
+
+async def test_it_computes_the_rest_of_chiffons_fixes_on_demand(
+    no_lint: Services, settings: Settings
+) -> None:
+    tasks = "".join(
+        f"    - name: Read {n}\n      ansible.builtin.command: cat /etc/host{n}\n" for n in range(7)
+    )
+    write_playbooks(
+        settings.playbooks_dir, {"many.yml": SLOPPY.split("  tasks:")[0] + "  tasks:\n" + tasks}
+    )
+    await no_lint.catalog.scan()
+
+    analysis = await no_lint.analyzer.analyze("many.yml")
+    ready = [s.fix_diff is not None for s in analysis.suggestions]
+    assert ready == [True] * 5 + [False] * 2
+    last = analysis.suggestions[-1]
+    prepared = await no_lint.analyzer.prepare_fix(last.id)
+    assert prepared.fix_diff is not None
+    assert "cat /etc/host6\n+      changed_when: false" in prepared.fix_diff

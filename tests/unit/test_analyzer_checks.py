@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chiffon.analyzer import yamledit
 from chiffon.analyzer._analysis import merge
-from chiffon.analyzer._checks import SourceFile, check, entry_files
+from chiffon.analyzer._checks import SourceFile, check, chiffon_fix, entry_files
 from chiffon.analyzer.lint import LintFinding
 from tests._analyzer import BROKEN, SLOPPY
 
@@ -53,11 +53,13 @@ def test_it_reports_a_playbook_that_does_not_parse_as_a_finding() -> None:
 
 def test_its_fixes_keep_comments_and_layout() -> None:
     findings = {f.rule: f for f in check([SourceFile("play.yml", "playbook", SLOPPY)])}
+    assert findings["chiffon-package-latest"].fixable
+    assert not findings["chiffon-missing-handler"].fixable
 
-    present = findings["chiffon-package-latest"].fix_text
+    present = chiffon_fix(SLOPPY, "play.yml", "chiffon-package-latest", 6)
     # ruamel re-spaces the edited line's comment; every other line is exactly as it was.
     assert present == SLOPPY.replace("state: latest  #", "state: present #")
-    changed = findings["chiffon-command-changed"].fix_text
+    changed = chiffon_fix(SLOPPY, "play.yml", "no-changed-when", 11)
     assert changed == SLOPPY.replace(
         "command: uptime\n", "command: uptime\n      changed_when: false\n"
     )
@@ -84,6 +86,8 @@ def test_it_shows_a_finding_both_make_once_with_chiffons_fix() -> None:
     lint = (LintFinding("package-latest", "Do not use latest.", "", "play.yml", 6, "major"),)
 
     rows = merge(lint, own)
+    assert chiffon_fix(SLOPPY, "play.yml", "chiffon-missing-handler", 11) is None
+    assert chiffon_fix(SLOPPY, "play.yml", "package-latest", 3) is None  # no task starts there
     assert [(r.source, r.rule, r.fix_by) for r in rows] == [
         ("ansible-lint", "package-latest", "chiffon"),
         ("chiffon", "chiffon-missing-handler", None),
