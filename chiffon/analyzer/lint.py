@@ -52,7 +52,7 @@ def default_executable() -> str:
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(NO_COLOR="1", ANSIBLE_NOCOLOR="1", ANSIBLE_LINT_NODEPS="1", PY_COLORS="0")
+    env.update(NO_COLOR="1", ANSIBLE_NOCOLOR="1", PY_COLORS="0")
     env.pop("FORCE_COLOR", None)
     return env
 
