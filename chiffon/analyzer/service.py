@@ -10,8 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, update
 
 from chiffon.bus import EventBus
 from chiffon.catalog import CatalogError, CatalogService, Entry, EntryKind
@@ -19,9 +18,10 @@ from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService, RunFinished, RunStatus, RunView
 
 from . import lint
-from ._analysis import Row, file_hash, files_key, merge, row_values, unified_diff
-from ._checks import SourceFile, check, chiffon_fix, entry_files
+from ._analysis import file_hash, files_key, merge, row_values, unified_diff
+from ._checks import check, chiffon_fix, entry_files
 from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
+from ._results import cached_analysis, store_analysis
 from ._types import (
     Analysis,
     AnalyzerError,
@@ -88,7 +88,8 @@ class AnalyzerService:
         # One analysis of a content at a time in this process (a lock is a few hundred bytes,
         # kept per content ever analysed); another process is caught by the unique key.
         async with self._locks[key]:
-            if not force and (cached := await self._cached(entry, key)) is not None:
+            cached = None if force else await cached_analysis(self._sessions, entry, key)
+            if cached is not None:
                 return cached
             target = f"roles/{entry.role or entry.name}" if entry.kind is EntryKind.ROLE else None
             # The linter (a subprocess) and Chiffon's checks (a thread) run side by side.
@@ -97,71 +98,14 @@ class AnalyzerService:
                 lint.lint(self.lint_executable, root, [target or entry.path], self._lint_timeout_s),
             )
             rows = merge(report.findings, own)
-            await self._store(entry, key, files, rows, report.error, report.seconds, force)
-            analysis = await self._cached(entry, key)
+            texts = {source.path: source.text for source in files}
+            values = await asyncio.to_thread(row_values, rows, texts, root)
+            await store_analysis(
+                self._sessions, entry, key, values, report.error, report.seconds, force
+            )
+            analysis = await cached_analysis(self._sessions, entry, key)
             assert analysis is not None
             return with_cached(analysis, False)
-
-    async def _cached(self, entry: Entry, key: str) -> Analysis | None:
-        async with self._sessions() as session:
-            result = await session.scalar(
-                select(LintResult).where(
-                    LintResult.entry_kind == str(entry.kind),
-                    LintResult.entry_path == entry.path,
-                    LintResult.entry_name == entry.name,
-                    LintResult.content_hash == key,
-                )
-            )
-            if result is None:
-                return None
-            rows = await session.scalars(
-                select(Suggestion).where(Suggestion.result_id == result.id).order_by(Suggestion.id)
-            )
-            return Analysis(
-                entry=entry.ref,
-                entry_path=entry.path,
-                content_hash=key,
-                lint_error=result.lint_error,
-                seconds=result.seconds,
-                cached=True,
-                suggestions=[suggestion_view(row, entry.ref) for row in rows],
-            )
-
-    async def _store(
-        self,
-        entry: Entry,
-        key: str,
-        files: list[SourceFile],
-        rows: list[Row],
-        lint_error: str | None,
-        seconds: float,
-        replace: bool,
-    ) -> None:
-        texts = {source.path: source.text for source in files}
-        values = await asyncio.to_thread(row_values, rows, texts, self._root)
-        match = (
-            LintResult.entry_kind == str(entry.kind),
-            LintResult.entry_path == entry.path,
-            LintResult.entry_name == entry.name,
-            LintResult.content_hash == key,
-        )
-        try:
-            async with self._sessions() as session, session.begin():
-                if replace:  # a re-check: the earlier suggestions for this content go
-                    await session.execute(delete(LintResult).where(*match))
-                result = LintResult(
-                    entry_kind=str(entry.kind),
-                    entry_name=entry.name,
-                    entry_path=entry.path,
-                    content_hash=key,
-                    lint_error=lint_error,
-                    seconds=seconds,
-                )
-                session.add(result)
-                await session.flush()
-                session.add_all(Suggestion(result_id=result.id, **item) for item in values)
-        except IntegrityError:  # another process stored the same analysis at the same moment
-            log.info("analysis of %s stored by another process", entry.ref)
 
     async def get_suggestion(self, suggestion_id: int) -> SuggestionView:
         """Raises ``SuggestionNotFound``."""
