@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon import __version__
+from chiffon.analyzer import AnalyzerService
+from chiffon.analyzer.handlers import subscriptions as analyzer_subscriptions
 from chiffon.approval import ApprovalService
 from chiffon.approval._watch import PlanWatch
 from chiffon.approval.handlers import subscriptions as approval_subscriptions
@@ -47,6 +49,7 @@ class Services:
     planner: Planner
     approval: ApprovalService
     watch: PlanWatch
+    analyzer: AnalyzerService
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -62,6 +65,7 @@ class Services:
     async def stop(self) -> None:
         await self.approval.stop()
         await self.executor.stop()
+        await self.analyzer.stop()
         await self.live.close()
         await self.engine.dispose()
 
@@ -94,17 +98,39 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         sessions, bus, planner.plans, catalog, executor
     )
     watch = PlanWatch()
+    analyzer = overrides.get("analyzer") or AnalyzerService(
+        sessions,
+        bus,
+        catalog,
+        executor,
+        lint_executable=settings.ansible_lint or None,
+        lint_timeout_s=settings.lint_timeout_seconds,
+        explainer=overrides.get("explainer"),
+    )
     bus.register(executor_subscriptions(executor))
     bus.register(approval_subscriptions(approval))
     bus.register(watch.subscriptions())
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
+    bus.register(analyzer_subscriptions(analyzer))
     return Services(
-        settings, bus, engine, sessions, catalog, executor, audit, live, planner, approval, watch
+        settings,
+        bus,
+        engine,
+        sessions,
+        catalog,
+        executor,
+        audit,
+        live,
+        planner,
+        approval,
+        watch,
+        analyzer,
     )
 
 
 def _route_handlers() -> list[Any]:
+    from chiffon.analyzer.routes import ROUTES as analyzer_routes
     from chiffon.approval.routes import ROUTES as approval_routes
     from chiffon.audit.routes import ROUTES as audit_routes
     from chiffon.catalog.routes import ROUTES as catalog_routes
@@ -119,6 +145,7 @@ def _route_handlers() -> list[Any]:
         *audit_routes,
         *planner_routes,
         *approval_routes,
+        *analyzer_routes,
     ]
 
 
@@ -161,6 +188,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "planner": provide(services.planner),
             "approval": provide(services.approval),
             "watch": provide(services.watch),
+            "analyzer": provide(services.analyzer),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

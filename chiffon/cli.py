@@ -86,6 +86,19 @@ def _parser() -> argparse.ArgumentParser:
         "--batch", metavar="FILE", help="plan every line of FILE (- for stdin): one JSON per line"
     )
 
+    analyze = commands.add_parser(
+        "analyze", help="ansible-lint and Chiffon's checks on a playbook, role or tag"
+    )
+    analyze.add_argument("entry", help="entry name, kind:name, or path relative to the repo")
+    analyze.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
+    analyze.add_argument("--recheck", action="store_true", help="lint again even if cached")
+    analyze.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+
+    diagnose = commands.add_parser("diagnose", help="explain why a run failed")
+    diagnose.add_argument("run_id", type=int, help="the failed run's id")
+    diagnose.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
+    diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+
     audit = commands.add_parser("audit", help="the git audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="check that the database and the git trail agree")
@@ -289,6 +302,47 @@ def _batch_lines(source: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from chiffon.analyzer import AnalyzerError
+    from chiffon.analyzer.text import analysis_text
+
+    async def work(services: Services) -> int:
+        try:
+            analysis = await services.analyzer.analyze(args.entry, force=args.recheck)
+        except AnalyzerError as error:
+            raise CommandError(str(error)) from None
+        if args.json:
+            print(json.dumps(analysis.to_json(), default=str))
+        else:
+            print(analysis_text(analysis))
+        return 1 if any(s.status == "open" for s in analysis.suggestions) else 0
+
+    return asyncio.run(_with_services(_settings(args), work))
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from chiffon.analyzer import AnalyzerError
+    from chiffon.analyzer.text import diagnosis_text
+
+    async def work(services: Services) -> int:
+        try:
+            diagnosed = await services.analyzer.diagnosis_of(args.run_id)
+        except AnalyzerError as error:
+            raise CommandError(str(error)) from None
+        if args.json:
+            body = {
+                "diagnosis": diagnosed.diagnosis.to_json(),
+                "suggestions": diagnosed.analysis.to_json() if diagnosed.analysis else None,
+                "suggestions_error": diagnosed.analysis_error,
+            }
+            print(json.dumps(body, default=str))
+        else:
+            print(diagnosis_text(diagnosed))
+        return 0
+
+    return asyncio.run(_with_services(_settings(args), work))
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         report = await services.audit.verify()
@@ -314,6 +368,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "catalog": cmd_catalog_scan,
     "run": cmd_run,
     "plan": cmd_plan,
+    "analyze": cmd_analyze,
+    "diagnose": cmd_diagnose,
     "audit": cmd_audit_verify,
     "systemd-unit": cmd_systemd_unit,
 }

@@ -1,5 +1,6 @@
 """Every module's models, imported so that Alembic sees the whole schema."""
 
+from chiffon.analyzer.models import Diagnosis, LintResult, Suggestion
 from chiffon.approval.models import PlanChange
 from chiffon.audit.models import AuditRecord
 from chiffon.catalog.models import CatalogEntry
@@ -11,9 +12,12 @@ __all__ = [
     "AuditRecord",
     "Base",
     "CatalogEntry",
+    "Diagnosis",
+    "LintResult",
     "PlanChange",
     "PlanRow",
     "PlanStepRow",
     "Run",
     "RunEvent",
+    "Suggestion",
 ]

@@ -37,6 +37,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     event_batch_size: int = 500
     cancel_grace_seconds: float = 0.5
+    ansible_lint: str = ""  # empty: the ansible-lint installed beside Chiffon, else PATH's
+    lint_timeout_seconds: float = 120.0
 
     @property
     def effective_database_url(self) -> str:
@@ -104,6 +106,8 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "secret_key": (str, "a string"),
     "event_batch_size": (_int_in(1, 100_000), "an integer from 1 to 100000"),
     "cancel_grace_seconds": (_positive_float, "a number above 0"),
+    "ansible_lint": (str, "the path of the ansible-lint executable"),
+    "lint_timeout_seconds": (_positive_float, "a number above 0"),
 }
 _SECRETS = {"database_url", "secret_key"}
 

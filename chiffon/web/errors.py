@@ -16,10 +16,12 @@ from litestar.response import Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from chiffon.analyzer import AnalyzerError, SuggestionConflict, SuggestionNotFound
 from chiffon.approval import ApprovalError
 from chiffon.catalog import CatalogError, EntryNotFound
 from chiffon.executor import RunRequestError
@@ -113,6 +115,9 @@ def exception_handlers() -> dict[type[Exception] | int, Handler]:
         ExtraVarsError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
         RequestError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
         ApprovalError: _refused,
+        SuggestionNotFound: _with_status(HTTP_404_NOT_FOUND),
+        SuggestionConflict: _with_status(HTTP_409_CONFLICT),
+        AnalyzerError: _with_status(HTTP_400_BAD_REQUEST),
         HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
         Exception: _unexpected,
     }

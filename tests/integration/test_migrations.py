@@ -29,6 +29,9 @@ TABLES = {
     "plan_steps",
     "plan_changes",
     "alembic_version",
+    "analyzer_lint_results",
+    "analyzer_suggestions",
+    "analyzer_diagnoses",
 }
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"

@@ -1,0 +1,280 @@
+"""The post-mortem page, the on-demand check page, the suggestion forms (HTMX) and the JSON API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from chiffon.analyzer import (
+    AnalyzerError,
+    AnalyzerService,
+    SuggestionConflict,
+    SuggestionView,
+)
+from chiffon.executor import ExecutorService
+from chiffon.web.progress import Progress
+
+__all__ = ["ROUTES"]
+
+_EVENT_PAGE = 1000
+
+
+async def _timeline(executor: ExecutorService, run_id: int) -> Progress:
+    progress = Progress()
+    after = 0
+    while True:
+        page = await executor.list_events(run_id, after, _EVENT_PAGE)
+        for event in page:
+            progress.add(event)
+        if len(page) < _EVENT_PAGE:
+            return progress
+        after = page[-1].seq
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+@get("/runs/{run_id:int}/postmortem", media_type=MediaType.HTML, include_in_schema=False)
+async def postmortem_page(
+    executor: NamedDependency[ExecutorService],
+    analyzer: NamedDependency[AnalyzerService],
+    run_id: FromPath[int],
+) -> Template:
+    """A failed run: its task timeline, the failing task's output, the diagnosis and the
+    suggestions for its entry with their fixes."""
+    run = await executor.get_run(run_id)
+    if run is None:
+        raise NotFoundException(f"There is no run {run_id}.")
+    diagnosed = await analyzer.diagnosis_of(run_id)
+    return Template(
+        "analyzer/postmortem.html",
+        context={
+            "run": run,
+            "progress": await _timeline(executor, run_id),
+            "diagnosed": diagnosed,
+            "diagnosis": diagnosed.diagnosis,
+            "analysis": diagnosed.analysis,
+            "analysis_error": diagnosed.analysis_error,
+            "run_id": run_id,
+        },
+    )
+
+
+@get("/analyze", media_type=MediaType.HTML, include_in_schema=False)
+async def analyze_page(
+    analyzer: NamedDependency[AnalyzerService], entry: FromQuery[str]
+) -> Template:
+    """The suggestions for any catalog entry, on demand."""
+    analysis = await analyzer.analyze(entry)
+    return Template(
+        "analyzer/entry.html", context={"analysis": analysis, "run_id": None, "notice": None}
+    )
+
+
+@dataclass
+class RecheckForm:
+    entry: str = ""
+    run_id: str = ""
+
+
+@post("/analyze", include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def recheck_form(
+    analyzer: NamedDependency[AnalyzerService], data: URLEncodedBody[RecheckForm]
+) -> Redirect:
+    """Lint the entry again (after its files changed) and go back to where the person was."""
+    await analyzer.analyze(data.entry, force=True)
+    if data.run_id.isdigit():
+        return Redirect(f"/runs/{data.run_id}/postmortem", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(f"/analyze?entry={quote(data.entry)}", status_code=HTTP_303_SEE_OTHER)
+
+
+@dataclass
+class DecisionForm:
+    author: str = ""
+    reason: str = ""
+    run_id: str = ""
+
+
+def _suggestion_fragment(
+    suggestion: SuggestionView, run_id: int | None, notice: str | None = None
+) -> Template:
+    return Template(
+        "analyzer/_suggestion.html",
+        context={"suggestion": suggestion, "run_id": run_id, "notice": notice},
+    )
+
+
+def _run_id(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+async def _decided(
+    request: HTMXRequest,
+    analyzer: AnalyzerService,
+    suggestion_id: int,
+    run_id: int | None,
+    notice: str | None,
+) -> Template | Redirect:
+    if request.htmx:
+        suggestion = await analyzer.get_suggestion(suggestion_id)
+        return _suggestion_fragment(suggestion, run_id, notice)
+    suggestion = await analyzer.get_suggestion(suggestion_id)
+    back = f"/runs/{run_id}/postmortem" if run_id else f"/analyze?entry={quote(suggestion.entry)}"
+    return Redirect(back, status_code=HTTP_303_SEE_OTHER)
+
+
+@post("/suggestions/{suggestion_id:int}/accept", include_in_schema=False, status_code=200)
+async def accept_form(
+    request: HTMXRequest,
+    analyzer: NamedDependency[AnalyzerService],
+    suggestion_id: FromPath[int],
+    data: URLEncodedBody[DecisionForm],
+) -> Template | Redirect:
+    """Apply and commit the fix; a refusal (file changed, no author) is shown in place."""
+    run_id = _run_id(data.run_id)
+    try:
+        await analyzer.accept(suggestion_id, data.author, run_id)
+    except (SuggestionConflict, AnalyzerError) as error:
+        if not request.htmx:
+            raise
+        return _suggestion_fragment(
+            await analyzer.get_suggestion(suggestion_id), run_id, str(error)
+        )
+    return await _decided(request, analyzer, suggestion_id, run_id, None)
+
+
+@post("/suggestions/{suggestion_id:int}/dismiss", include_in_schema=False, status_code=200)
+async def dismiss_form(
+    request: HTMXRequest,
+    analyzer: NamedDependency[AnalyzerService],
+    suggestion_id: FromPath[int],
+    data: URLEncodedBody[DecisionForm],
+) -> Template | Redirect:
+    run_id = _run_id(data.run_id)
+    try:
+        await analyzer.dismiss(suggestion_id, data.reason, data.author or "web")
+    except (SuggestionConflict, AnalyzerError) as error:
+        if not request.htmx:
+            raise
+        return _suggestion_fragment(
+            await analyzer.get_suggestion(suggestion_id), run_id, str(error)
+        )
+    return await _decided(request, analyzer, suggestion_id, run_id, None)
+
+
+@post("/suggestions/{suggestion_id:int}/fix", include_in_schema=False, status_code=200)
+async def fix_form(
+    request: HTMXRequest,
+    analyzer: NamedDependency[AnalyzerService],
+    suggestion_id: FromPath[int],
+    data: URLEncodedBody[DecisionForm],
+) -> Template | Redirect:
+    """Compute ansible-lint's fix for the suggestion, to show its diff."""
+    run_id = _run_id(data.run_id)
+    try:
+        await analyzer.prepare_fix(suggestion_id)
+    except SuggestionConflict as error:
+        if not request.htmx:
+            raise
+        return _suggestion_fragment(
+            await analyzer.get_suggestion(suggestion_id), run_id, str(error)
+        )
+    return await _decided(request, analyzer, suggestion_id, run_id, None)
+
+
+# -- JSON API -----------------------------------------------------------------------------
+
+
+@get("/api/runs/{run_id:int}/diagnosis", tags=["analyzer"])
+async def diagnosis_api(
+    executor: NamedDependency[ExecutorService],
+    analyzer: NamedDependency[AnalyzerService],
+    run_id: FromPath[int],
+) -> dict[str, Any]:
+    """The failed run's diagnosis and its entry's suggestions (diagnosed now when none is
+    stored); 400 for a run that did not fail, 404 for no such run."""
+    if await executor.get_run(run_id) is None:
+        raise NotFoundException(f"There is no run {run_id}.")
+    diagnosed = await analyzer.diagnosis_of(run_id)
+    return {
+        "diagnosis": diagnosed.diagnosis.to_json(),
+        "suggestions": diagnosed.analysis.to_json() if diagnosed.analysis else None,
+        "suggestions_error": diagnosed.analysis_error,
+    }
+
+
+@get("/api/suggestions", tags=["analyzer"])
+async def suggestions_api(
+    analyzer: NamedDependency[AnalyzerService],
+    entry: FromQuery[str],
+    recheck: FromQuery[bool] = False,
+) -> dict[str, Any]:
+    """The entry's suggestions (cached by content hash; ``recheck`` lints again)."""
+    return (await analyzer.analyze(entry, force=recheck)).to_json()
+
+
+@dataclass
+class Acceptance:
+    """Who accepts the fix (the commit's author, "Name <email>") and the run it came from."""
+
+    author: str
+    run_id: int | None = None
+
+
+@dataclass
+class Dismissal:
+    reason: str
+    by: str = "api"
+
+
+@post("/api/suggestions/{suggestion_id:int}/accept", tags=["analyzer"], status_code=200)
+async def accept_api(
+    analyzer: NamedDependency[AnalyzerService],
+    suggestion_id: FromPath[int],
+    data: JSONBody[Acceptance],
+) -> dict[str, Any]:
+    """Apply the fix and commit it; 409 when the file changed since (re-check the entry) or
+    the suggestion was already decided, 400 when it has no fix."""
+    return (await analyzer.accept(suggestion_id, data.author, data.run_id)).to_json()
+
+
+@post("/api/suggestions/{suggestion_id:int}/dismiss", tags=["analyzer"], status_code=200)
+async def dismiss_api(
+    analyzer: NamedDependency[AnalyzerService],
+    suggestion_id: FromPath[int],
+    data: JSONBody[Dismissal],
+) -> dict[str, Any]:
+    """Dismiss with a reason (required); 409 when already decided."""
+    return (await analyzer.dismiss(suggestion_id, data.reason, data.by)).to_json()
+
+
+@post("/api/suggestions/{suggestion_id:int}/fix", tags=["analyzer"], status_code=200)
+async def fix_api(
+    analyzer: NamedDependency[AnalyzerService], suggestion_id: FromPath[int]
+) -> dict[str, Any]:
+    """Compute the suggestion's fix (ansible-lint's --fix on a scratch copy) and its diff."""
+    return (await analyzer.prepare_fix(suggestion_id)).to_json()
+
+
+ROUTES = [
+    postmortem_page,
+    analyze_page,
+    recheck_form,
+    accept_form,
+    dismiss_form,
+    fix_form,
+    diagnosis_api,
+    suggestions_api,
+    accept_api,
+    dismiss_api,
+    fix_api,
+]

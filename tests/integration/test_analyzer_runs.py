@@ -1,0 +1,110 @@
+"""Real failing runs on localhost, diagnosed by the RunFinished subscription, on both databases.
+
+ansible-lint is pointed at a missing executable here: the diagnosis must not need it (and the
+real linter is exercised in test_analyzer_service and test_analyzer_lint)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chiffon.analyzer import AnalyzerError, AnalyzerService, DiagnosisView
+from chiffon.app import Services, bootstrap
+from chiffon.executor import RunRequest, RunStatus
+from chiffon.settings import Settings
+from tests._analyzer import FAILING, FAR_INVENTORY, write_playbooks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def services(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
+    write_playbooks(settings.playbooks_dir, {**FAILING, "inventory/far.yml": FAR_INVENTORY})
+    services = bootstrap(settings.with_overrides(ansible_lint=str(tmp_path / "no-lint")))
+    await services.start()
+    yield services
+    await services.stop()
+
+
+async def _run(services: Services, entry: str) -> int:
+    inventory = "inventory/far.yml" if entry == "unreachable.yml" else None
+    run = await services.executor.start_run(RunRequest(entry=entry, inventory=inventory))
+    finished = await services.executor.wait_for(run.id)
+    assert finished.status in (RunStatus.FAILED, RunStatus.SUCCEEDED), finished.error
+    return run.id
+
+
+async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
+    services: Services,
+) -> None:
+    names = [*FAILING, "hello.yml"]
+    ids = await asyncio.gather(*(_run(services, name) for name in names))
+    run_ids = dict(zip(names, ids, strict=True))
+    await services.analyzer.wait_idle()
+
+    stored: dict[str, DiagnosisView] = {}
+    for name in FAILING:
+        diagnosis = await services.analyzer.get_diagnosis(run_ids[name])
+        assert diagnosis is not None, f"{name} was not diagnosed on RunFinished"
+        stored[name] = diagnosis
+    seen = {
+        name: (d.failure_class, d.subject, d.file, d.line, d.task, d.host)
+        for name, d in stored.items()
+    }
+    assert seen == {
+        "undefined.yml": (
+            "undefined_variable", "site_owner", "undefined.yml", 5,
+            "Use a variable nobody set", "localhost",
+        ),
+        "missing-module.yml": (
+            "missing_module", "community.nothere.frobnicate", "missing-module.yml", 5, None, None,
+        ),
+        "nonzero.yml": (
+            "nonzero", None, "nonzero.yml", 5, "Run a command that fails", "localhost",
+        ),
+        "handler.yml": (
+            "missing_handler", "Restart the thing", "handler.yml", 5, "Change something", None,
+        ),
+        "template.yml": (
+            "syntax", None, "template.yml", 5, "Render a broken expression", "localhost",
+        ),
+        "unreachable.yml": ("unreachable", "faraway", "unreachable.yml", 5, "Ping it", "faraway"),
+    }  # fmt: skip
+    assert stored["nonzero.yml"].rc == 2 and "/definitely/not/here" in stored["nonzero.yml"].error
+    assert stored["nonzero.yml"].module == "ansible.builtin.command"
+    assert "-e site_owner=VALUE" in stored["undefined.yml"].remedy
+    assert "ansible-galaxy collection install community.nothere" in (
+        stored["missing-module.yml"].remedy
+    )
+    assert "192.0.2.1" in stored["unreachable.yml"].error
+    assert await services.analyzer.get_diagnosis(run_ids["hello.yml"]) is None
+    with pytest.raises(AnalyzerError, match="did not fail"):
+        await services.analyzer.diagnose(run_ids["hello.yml"])
+
+    # ansible-lint is missing: the diagnosis is whole, the suggestions say why lint is absent.
+    diagnosed = await services.analyzer.diagnosis_of(run_ids["handler.yml"])
+    assert diagnosed.analysis is not None
+    assert diagnosed.analysis.lint_error and "not installed" in diagnosed.analysis.lint_error
+    assert "chiffon-missing-handler" in {s.rule for s in diagnosed.analysis.suggestions}
+
+    # The LLM hook: a richer explanation when it answers, the deterministic one when it fails.
+    async def explains(view: DiagnosisView) -> str:
+        return f"In short: {view.title.lower()} at {view.file}:{view.line}."
+
+    async def breaks(view: DiagnosisView) -> str:
+        raise ConnectionError("the model server is down")
+
+    for explainer, narrative in ((explains, "In short: command returned non-zero at "
+                                  "nonzero.yml:5."), (breaks, None)):  # fmt: skip
+        analyzer = AnalyzerService(
+            services.sessions, services.bus, services.catalog, services.executor,
+            lint_executable=services.analyzer.lint_executable, explainer=explainer,
+        )  # fmt: skip
+        explained = await analyzer.diagnose(run_ids["nonzero.yml"], with_suggestions=False)
+        assert explained.diagnosis.narrative == narrative
+        assert explained.diagnosis.failure_class == "nonzero"
+        stored_again = await analyzer.get_diagnosis(run_ids["nonzero.yml"])
+        assert stored_again is not None and stored_again.narrative == narrative

@@ -1,0 +1,132 @@
+"""The post-mortem page, its HTMX forms and the analyzer's JSON API, against the real app.
+
+ansible-lint is pointed at a missing executable: the pages must say so and still work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from chiffon.app import create_app
+from chiffon.settings import Settings
+from tests._analyzer import FAILING, write_playbooks
+
+pytestmark = pytest.mark.slow
+
+# Fails (non-zero), and Chiffon can fix its missing changed_when.
+FAILS = FAILING["nonzero.yml"].replace("      changed_when: false\n", "")
+
+
+@pytest.fixture
+def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient[Litestar]]:
+    write_playbooks(settings.playbooks_dir, {"fails.yml": FAILS})
+    app = create_app(settings.with_overrides(ansible_lint=str(tmp_path / "no-lint")))
+    with TestClient(app) as client:
+        yield client
+
+
+def _failed_run(client: TestClient[Litestar]) -> dict[str, Any]:
+    run: dict[str, Any] = client.post("/api/runs", json={"entry": "fails.yml"}).json()
+    client.get(f"/runs/{run['id']}/stream")  # ends once the run is finished
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/runs/{run['id']}").json()["status"] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return run
+
+
+def test_it_shows_the_post_mortem_of_a_failed_run(client: TestClient[Litestar]) -> None:
+    run = _failed_run(client)
+
+    assert f'href="/runs/{run["id"]}/postmortem"' in client.get(f"/runs/{run['id']}").text
+    page = client.get(f"/runs/{run['id']}/postmortem")
+    assert page.status_code == 200
+    html = page.text
+    assert "Command returned non-zero" in html
+    assert "fails.yml:5" in html
+    assert "Run a command that fails" in html  # the timeline and the failing task
+    assert "/definitely/not/here" in html  # the failing task's output
+    assert "chiffon-command-changed" in html
+    assert "+      changed_when: false" in html  # the fix's diff
+    assert "ansible-lint is not installed" in html
+
+    api = client.get(f"/api/runs/{run['id']}/diagnosis").json()
+    assert api["diagnosis"]["class"] == "nonzero"
+    assert (api["diagnosis"]["file"], api["diagnosis"]["line"]) == ("fails.yml", 5)
+    assert {s["rule"] for s in api["suggestions"]["suggestions"]} == {"chiffon-command-changed"}
+    missing = client.get("/api/runs/424242/diagnosis")
+    assert missing.status_code == 404 and missing.json() == {"error": "There is no run 424242."}
+
+
+def test_it_accepts_with_htmx_and_says_when_there_is_no_commit(
+    client: TestClient[Litestar], settings: Settings
+) -> None:
+    run = _failed_run(client)
+    suggestion = client.get("/api/suggestions", params={"entry": "fails.yml"}).json()[
+        "suggestions"
+    ][0]
+
+    reply = client.post(
+        f"/suggestions/{suggestion['id']}/accept",
+        data={"author": "Ada <ada@example.org>", "run_id": str(run["id"])},
+        headers={"HX-Request": "true"},
+    )
+
+    assert reply.status_code == 200
+    assert reply.text.lstrip().startswith("<article")  # the fragment, not a page
+    assert "applied without a commit" in reply.text
+    assert "changed_when: false" in (settings.playbooks_dir / "fails.yml").read_text()
+    again = client.post(
+        f"/suggestions/{suggestion['id']}/accept",
+        data={"author": "Ada"},
+        headers={"HX-Request": "true"},
+    )
+    assert "already accepted" in again.text
+
+
+def test_its_api_refuses_a_conflict_and_escapes_a_reason(
+    client: TestClient[Litestar], settings: Settings
+) -> None:
+    analysis = client.get("/api/suggestions", params={"entry": "fails.yml"}).json()
+    suggestion_id = analysis["suggestions"][0]["id"]
+    assert analysis["lint_error"] and not analysis["cached"]
+    assert client.get("/api/suggestions", params={"entry": "fails.yml"}).json()["cached"]
+
+    no_author = client.post(f"/api/suggestions/{suggestion_id}/accept", json={"author": " "})
+    assert no_author.status_code == 400
+    (settings.playbooks_dir / "fails.yml").write_text(FAILS + "# a person's edit\n")
+    conflict = client.post(f"/api/suggestions/{suggestion_id}/accept", json={"author": "Ada"})
+    assert conflict.status_code == 409
+    assert "changed since" in conflict.json()["error"]
+    assert "# a person's edit" in (settings.playbooks_dir / "fails.yml").read_text()
+    in_page = client.post(
+        f"/suggestions/{suggestion_id}/accept",
+        data={"author": "Ada"},
+        headers={"HX-Request": "true"},
+    )
+    assert "changed since" in in_page.text and "Re-check playbook:fails" in in_page.text
+    rechecked = client.post("/analyze", data={"entry": "playbook:fails"})
+    assert rechecked.status_code == 200 and str(rechecked.url).endswith(
+        "/analyze?entry=playbook%3Afails"
+    )
+    # A fresh suggestion for the file as it is now, whose fix keeps the person's edit.
+    assert f'id="suggestion-{suggestion_id}"' not in rechecked.text
+    assert "Accept and commit" in rechecked.text and "a person&#39;s edit" in rechecked.text
+
+    (settings.playbooks_dir / "fails.yml").write_text(FAILS)  # the same content: cached again
+    dismissed = client.post(
+        f"/api/suggestions/{suggestion_id}/dismiss", json={"reason": "<script>x</script>"}
+    )
+    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    page = client.get("/analyze", params={"entry": "fails.yml"}).text
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+
+    assert client.post("/api/suggestions/999999/dismiss", json={"reason": "x"}).status_code == 404
+    unknown = client.get("/api/suggestions", params={"entry": "nothing-here"})
+    assert unknown.status_code == 400 and "no catalog entry" in unknown.json()["error"]
