@@ -14,10 +14,11 @@ from chiffon.audit import AuditService, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
 from chiffon.catalog import CatalogService
-from chiffon.db import SessionFactory, make_engine, make_session_factory
+from chiffon.db import SessionFactory, make_engine, make_session_factory, utcnow
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
 from chiffon.planner import Planner
+from chiffon.router import AgentRegistry, Router, RouterUpkeep
 from chiffon.settings import Settings
 from chiffon.web.live import LiveRuns
 
@@ -42,6 +43,9 @@ class Services:
     audit: AuditService
     live: LiveRuns
     planner: Planner
+    agents: AgentRegistry
+    router: Router
+    upkeep: RouterUpkeep
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -53,7 +57,12 @@ class Services:
         if scan:
             await self.catalog.scan()
 
+    def start_background(self) -> None:
+        """The server's periodic work: the local agent's heartbeat, offline sweep, pruning."""
+        self.upkeep.start()
+
     async def stop(self) -> None:
+        await self.upkeep.stop()
         await self.executor.stop()
         await self.live.close()
         await self.engine.dispose()
@@ -65,6 +74,22 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     engine = overrides.get("engine") or make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
     catalog = overrides.get("catalog") or CatalogService(sessions, settings.playbooks_dir)
+    agents = overrides.get("agents") or AgentRegistry(
+        sessions,
+        bus,
+        clock=overrides.get("clock", utcnow),
+        offline_after_s=settings.agent_offline_seconds,
+        retention_s=settings.heartbeat_retention_hours * 3600,
+        flood_interval_s=settings.agent_flood_seconds,
+        heartbeat_interval_s=settings.agent_heartbeat_seconds,
+    )
+    router = overrides.get("router") or Router(agents)
+    upkeep = RouterUpkeep(
+        agents,
+        settings.local_agent_host,
+        settings.agent_heartbeat_seconds,
+        **({"gpu_reader": overrides["gpu_reader"]} if "gpu_reader" in overrides else {}),
+    )
     executor = overrides.get("executor") or ExecutorService(
         sessions,
         bus,
@@ -74,6 +99,8 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         inventory=settings.inventory,
         batch_size=settings.event_batch_size,
         cancel_grace_s=settings.cancel_grace_seconds,
+        capacity=router,
+        capacity_wait_s=settings.capacity_wait_seconds,
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
@@ -81,16 +108,20 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     bus.register(executor_subscriptions(executor))
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
-    return Services(settings, bus, engine, sessions, catalog, executor, audit, live, planner)
+    return Services(
+        settings, bus, engine, sessions, catalog, executor, audit, live, planner,
+        agents, router, upkeep,
+    )  # fmt: skip
 
 
 def _route_handlers() -> list[Any]:
     from chiffon.audit.routes import ROUTES as audit_routes
     from chiffon.catalog.routes import ROUTES as catalog_routes
     from chiffon.executor.routes import ROUTES as executor_routes
+    from chiffon.router.routes import ROUTES as router_routes
     from chiffon.web.routes import ROUTES as web_routes
 
-    return [*web_routes, *catalog_routes, *executor_routes, *audit_routes]
+    return [*web_routes, *catalog_routes, *executor_routes, *audit_routes, *router_routes]
 
 
 def create_app(settings: Settings, **overrides: Any) -> Litestar:
@@ -114,6 +145,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
 
     async def start_services() -> None:
         await services.start()
+        services.start_background()
 
     async def stop_services() -> None:
         await services.stop()
@@ -129,6 +161,8 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "executor": provide(services.executor),
             "audit": provide(services.audit),
             "live": provide(services.live),
+            "agents": provide(services.agents),
+            "router": provide(services.router),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

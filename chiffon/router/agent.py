@@ -183,7 +183,9 @@ def run_agent(args: argparse.Namespace) -> int:
         if args.once:
             answer = agent.beat()
             if not 200 <= answer.status < 300:
-                print(f"chiffon agent: heartbeat failed: {answer.body.get('error')}", file=sys.stderr)
+                print(
+                    f"chiffon agent: heartbeat failed: {answer.body.get('error')}", file=sys.stderr
+                )
                 return 1
             print(json.dumps(answer.body))
             return 0

@@ -6,6 +6,7 @@ is empty, nothing is raised and nothing is logged above debug level.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from typing import Any, Protocol
@@ -68,10 +69,8 @@ class NvmlGpus:
         return gpus
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(self._nvml.NVMLError):
             self._nvml.nvmlShutdown()
-        except self._nvml.NVMLError:
-            pass
 
 
 def open_gpu_reader() -> GpuReader:

@@ -279,7 +279,7 @@ def check_agent_name(name: str) -> str:
 
 
 def parse_resources(value: Any) -> Resources:
-    """Resources from their JSON form (as ``Resources.to_json`` writes it); raise ``ProtocolError``."""
+    """Resources from their JSON form (``Resources.to_json``); raise ``ProtocolError``."""
     if not isinstance(value, dict):
         raise ProtocolError('"resources" must be an object.')
     return Resources(

@@ -136,7 +136,7 @@ class AgentRegistry:
         return token
 
     async def revoke_token(self, name: str) -> None:
-        """Revoke agent ``name``'s token: its heartbeats get 401 from now on; raise ``AgentError``."""
+        """Revoke ``name``'s token: its heartbeats get 401 from now on; raise ``AgentError``."""
         async with self._sessions() as session, session.begin():
             agent = await session.scalar(select(Agent).where(Agent.name == name))
             if agent is None or agent.kind != "remote":
@@ -324,6 +324,8 @@ class AgentRegistry:
         if rows and kept[-1] is not rows[-1]:
             kept.append(rows[-1])  # the newest point is always drawn
         return [
-            HistoryPoint(r.received_at, r.cpu_percent, r.memory_percent, r.gpu_percent, r.vram_percent)
+            HistoryPoint(
+                r.received_at, r.cpu_percent, r.memory_percent, r.gpu_percent, r.vram_percent
+            )
             for r in kept
         ]

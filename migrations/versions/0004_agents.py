@@ -40,9 +40,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_agents_inventory_host"), "agents", ["inventory_host"])
     op.create_table(
         "agent_heartbeats",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("cpu_percent", sa.Double(), nullable=False),
@@ -60,9 +58,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_agent_heartbeats_agent_time", "agent_heartbeats", ["agent_id", "received_at"]
     )
-    op.create_index(
-        op.f("ix_agent_heartbeats_received_at"), "agent_heartbeats", ["received_at"]
-    )
+    op.create_index(op.f("ix_agent_heartbeats_received_at"), "agent_heartbeats", ["received_at"])
     with op.batch_alter_table("runs") as runs:
         runs.add_column(sa.Column("needs", sa.JSON(), nullable=True))
         runs.add_column(sa.Column("placed_host", sa.String(length=255), nullable=True))
