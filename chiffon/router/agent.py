@@ -34,6 +34,7 @@ log = logging.getLogger("chiffon.agent")
 
 HEARTBEAT_PATH = "/api/agents/heartbeat"
 FIRST_RETRY_S = 1.0
+CPU_SAMPLE_S = 0.5  # the first CPU figure needs an interval since priming
 
 
 class AgentStopped(Exception):
@@ -180,6 +181,7 @@ def run_agent(args: argparse.Namespace) -> int:
         gpus = open_gpu_reader()
         prime_cpu_percent()
         agent = Agent(args, token, gpus)
+        agent.stopping.wait(CPU_SAMPLE_S)
         if args.once:
             answer = agent.beat()
             if not 200 <= answer.status < 300:

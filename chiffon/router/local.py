@@ -46,7 +46,10 @@ class RouterUpkeep:
         heartbeat = Heartbeat(resources=resources, agent_version=__version__)
         await self._registry.record_local(heartbeat, self._local_host)
 
-    async def _every(self, seconds: float, work: Callable[[], object], what: str) -> None:
+    async def _every(
+        self, seconds: float, work: Callable[[], object], what: str, first_after_s: float = 0
+    ) -> None:
+        await asyncio.sleep(first_after_s)
         while True:
             try:
                 result = work()
@@ -60,7 +63,10 @@ class RouterUpkeep:
         if self._local_host:
             prime_cpu_percent()
             self._tasks.append(
-                asyncio.create_task(self._every(self._interval_s, self.beat_local, "local probe"))
+                asyncio.create_task(
+                    # The first CPU figure needs an interval since priming.
+                    self._every(self._interval_s, self.beat_local, "local probe", 0.5)
+                )
             )
         sweep_every = max(1.0, self._registry.offline_after_s / 9)
         self._tasks.append(
