@@ -33,7 +33,9 @@ def heartbeat_body(
     return body
 
 
-def gpu(index: int, total: int, free: int, name: str = "RTX 4090", util: float = 5) -> dict[str, Any]:
+def gpu(
+    index: int, total: int, free: int, name: str = "RTX 4090", util: float = 5
+) -> dict[str, Any]:
     return {
         "index": index,
         "name": name,

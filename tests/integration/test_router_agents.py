@@ -85,9 +85,7 @@ def _by_name(server: Server) -> dict[str, Any]:
     return {agent["name"]: agent for agent in server.get("/api/agents")}
 
 
-def test_it_follows_real_agents_online_and_offline(
-    environ: dict[str, str], agents: Agents
-) -> None:
+def test_it_follows_real_agents_online_and_offline(environ: dict[str, str], agents: Agents) -> None:
     gpu_token = agents.token("gpu-box", "--host", "gpu.lan")
     nas_token = agents.token("nas")
     server = Server(environ)
@@ -98,11 +96,16 @@ def test_it_follows_real_agents_online_and_offline(
 
         listed = _wait(
             "two agents with history",
-            lambda: (found := _by_name(server))
-            and all(a["status"] == "online" for a in found.values())
-            and len(found) == 2
-            and all(len(server.get(f"/api/agents/{a['id']}")["history"]) >= 2 for a in found.values())
-            and found,
+            lambda: (
+                (found := _by_name(server))
+                and all(a["status"] == "online" for a in found.values())
+                and len(found) == 2
+                and all(
+                    len(server.get(f"/api/agents/{a['id']}")["history"]) >= 2
+                    for a in found.values()
+                )
+                and found
+            ),
         )
         assert listed["gpu-box"]["labels"] == ["docker", "gpu"]
         assert listed["gpu-box"]["inventory_host"] == "gpu.lan"

@@ -74,8 +74,8 @@ async def test_it_creates_a_token_stored_only_as_its_hash(registry: AgentRegistr
         from chiffon.router.models import Agent
 
         row = await session.scalar(select(Agent))
-        assert row is not None and row.token_hash != token and token not in json.dumps(
-            row.resources
+        assert (
+            row is not None and row.token_hash != token and token not in json.dumps(row.resources)
         )
 
 

@@ -43,7 +43,9 @@ def test_it_probes_this_machine_without_a_gpu_quietly(caplog: pytest.LogCaptureF
 
 
 def test_it_reports_two_gpus_through_nvml() -> None:
-    nvml = FakeNvml([("NVIDIA RTX 4090", 24 * GiB, 20 * GiB, 7), ("Tesla P40", 24 * GiB, 2 * GiB, 93)])
+    nvml = FakeNvml(
+        [("NVIDIA RTX 4090", 24 * GiB, 20 * GiB, 7), ("Tesla P40", 24 * GiB, 2 * GiB, 93)]
+    )
     reader = NvmlGpus(nvml)
 
     resources = probe_resources(reader)

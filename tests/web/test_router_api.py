@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,7 +67,10 @@ def test_it_takes_a_heartbeat_and_lists_the_agent(client: TestClient[Litestar], 
     ("mutate", "message"),
     [
         (lambda b: b.pop("resources"), '"resources" is missing'),
-        (lambda b: b["resources"]["cpu"].pop("cores_free"), '"resources.cpu.cores_free" is missing'),
+        (
+            lambda b: b["resources"]["cpu"].pop("cores_free"),
+            '"resources.cpu.cores_free" is missing',
+        ),
         (lambda b: b["resources"]["memory"].update(total_mb=-1), "cannot be negative"),
         (lambda b: b["resources"]["cpu"].update(percent=1e9), "beyond the possible maximum 100"),
         (lambda b: b["resources"]["memory"].update(total_mb=10**12), "beyond the possible maximum"),
@@ -86,7 +90,9 @@ def test_it_answers_422_to_missing_negative_and_absurd_values(
     assert client.get("/api/agents").json()[0]["status"] == "never seen"
 
 
-def test_it_answers_422_to_a_body_that_is_not_json(client: TestClient[Litestar], token: str) -> None:
+def test_it_answers_422_to_a_body_that_is_not_json(
+    client: TestClient[Litestar], token: str
+) -> None:
     reply = client.post(
         "/api/agents/heartbeat",
         content=b"\x00\xff garbage",
@@ -96,7 +102,9 @@ def test_it_answers_422_to_a_body_that_is_not_json(client: TestClient[Litestar],
     assert reply.status_code == 422 and reply.json() == {"error": "A heartbeat must be JSON."}
 
 
-def test_it_answers_401_to_a_wrong_or_missing_token(client: TestClient[Litestar], token: str) -> None:
+def test_it_answers_401_to_a_wrong_or_missing_token(
+    client: TestClient[Litestar], token: str
+) -> None:
     wrong = _beat(client, "chiffon_agent_guess", heartbeat_body())
     missing = _beat(client, None, heartbeat_body())
     basic = _beat(client, None, heartbeat_body(), Authorization="Basic Zm9vOmJhcg==")
@@ -183,6 +191,38 @@ def test_it_shows_agents_with_bars_and_a_history_chart(
     assert 'hx-get="/agents/_list"' in page.text and 'hx-trigger="every 5s"' in page.text
     assert fragment.text.count("<meter") == 5  # cpu, memory, disk, GPU busy, GPU VRAM
     assert "&lt;b&gt;RTX&lt;/b&gt;" in fragment.text and "<b>RTX" not in fragment.text
-    assert "<svg class=\"history\"" in detail.text and "<polyline" in detail.text
+    assert '<svg class="history"' in detail.text and "<polyline" in detail.text
     assert 'hx-get="/agents/1/_detail"' in detail.text
     assert client.get("/agents/1/_detail").text.count("<polyline") == 4
+
+
+def test_it_shows_a_run_paused_for_capacity_with_the_reason(
+    client: TestClient[Litestar], token: str
+) -> None:
+    _beat(client, token, heartbeat_body(cores_total=4, cores_free=1))
+
+    started = client.post(
+        "/api/runs",
+        json={"entry": "hello.yml", "needs": {"min_cpu_cores": 3}, "hosts": ["gpu-box"]},
+    )
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 10
+    while (run := client.get(f"/api/runs/{run_id}").json())["status"] != "paused_capacity":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+    page = client.get(f"/runs/{run_id}").text
+    bad = client.post("/api/runs", json={"entry": "hello.yml", "needs": {"min_cpu_cores": -1}})
+    cancelled = client.post(f"/api/runs/{run_id}/cancel")
+
+    reason = "No host has 3 free cores: gpu-box: 1 cores free, needs 3."
+    assert run["placement"] == {
+        "needs": {"min_gpu_vram_mb": 0, "min_cpu_cores": 3, "min_memory_mb": 0, "labels": [],
+                  "hosts": ["gpu-box"]},
+        "host": None,
+        "reason": reason,
+    }  # fmt: skip
+    assert f"Waiting for capacity: {reason}" in page
+    assert 'badge-paused_capacity">paused_capacity' in page
+    assert bad.status_code == 400 and "min_cpu_cores must be 0 or more" in bad.json()["error"]
+    assert cancelled.status_code == 200
