@@ -90,26 +90,26 @@ class FakeNvml:
         self.initialised = False
         self.shut_down = False
 
-    def nvmlInit(self) -> None:  # noqa: N802 - NVML's names
+    def nvmlInit(self) -> None:
         self.initialised = True
 
-    def nvmlShutdown(self) -> None:  # noqa: N802
+    def nvmlShutdown(self) -> None:
         self.shut_down = True
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         return len(self.gpus)
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
         if index == self.fail_at:
             raise FakeNvmlError("GPU is lost")
         return index
 
-    def nvmlDeviceGetName(self, handle: int) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, handle: int) -> str:
         return self.gpus[handle][0]
 
-    def nvmlDeviceGetMemoryInfo(self, handle: int) -> _Memory:  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(self, handle: int) -> _Memory:
         _, total, free, _ = self.gpus[handle]
         return _Memory(total, free, total - free)
 
-    def nvmlDeviceGetUtilizationRates(self, handle: int) -> _Utilization:  # noqa: N802
+    def nvmlDeviceGetUtilizationRates(self, handle: int) -> _Utilization:
         return _Utilization(self.gpus[handle][3], 0)

@@ -118,7 +118,7 @@ async def test_it_refuses_bad_bodies_and_stores_nothing(
 
     with pytest.raises(ProtocolError, match="must be JSON"):
         await registry.ingest(token, b"{not json")
-    with pytest.raises(UnsupportedProtocol, match="speaks 1.x"):
+    with pytest.raises(UnsupportedProtocol, match=r"speaks 1\.x"):
         await registry.ingest(token, _raw(protocol="9.0"))
     with pytest.raises(ProtocolError, match="cannot be negative"):
         await registry.ingest(token, _raw(cores_free=-2))

@@ -69,7 +69,7 @@ def test_it_keeps_the_gpus_read_before_one_fails() -> None:
 
 def test_it_decodes_gpu_names_given_as_bytes() -> None:
     class OldNvml(FakeNvml):
-        def nvmlDeviceGetName(self, handle: int) -> bytes:  # type: ignore[override]  # noqa: N802
+        def nvmlDeviceGetName(self, handle: int) -> bytes:  # type: ignore[override]
             return b"GeForce GTX 1080"
 
     gpus = NvmlGpus(OldNvml([("x", 8 * GiB, 4 * GiB, 1)])).read()
