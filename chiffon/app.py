@@ -63,6 +63,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.upkeep.stop()
+        await self.agents.close()
         await self.executor.stop()
         await self.live.close()
         await self.engine.dispose()

@@ -13,14 +13,17 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon.bus import EventBus
 from chiffon.db import SessionFactory, utcnow
 
 from ._flood import FloodGuard
 from ._views import AgentView, HistoryPoint, view_of
+from ._writes import AGENTS, HeartbeatBuffer, KnownAgent, PendingBeat, agent_values, history_point
 from .events import AgentCameBack, AgentHeartbeatReceived, AgentWentOffline
 from .models import Agent, AgentHeartbeat
 from .protocol import (
@@ -36,6 +39,14 @@ __all__ = ["AgentAuthError", "AgentError", "AgentRegistry", "HeartbeatFlood", "H
 log = logging.getLogger("chiffon.router")
 
 Clock = Callable[[], dt.datetime]
+_REF = (
+    Agent.id,
+    Agent.name,
+    Agent.inventory_host,
+    Agent.online,
+    Agent.last_seen_at,
+    Agent.revoked_at,
+)
 LOCAL_AGENT = "local"
 TOKEN_PREFIX = "chiffon_agent_"
 
@@ -74,10 +85,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _percent(part: float, whole: float) -> float:
-    return round(100 * part / whole, 1) if whole > 0 else 0.0
-
-
 class AgentRegistry:
     def __init__(
         self,
@@ -91,6 +98,10 @@ class AgentRegistry:
         heartbeat_interval_s: float = 30,
     ) -> None:
         self._sessions = sessions
+        # Heartbeats skip the ORM session: Core on the sessions' engine is the cheapest write.
+        self._engine: AsyncEngine = sessions.kw["bind"]
+        self._known: dict[str, KnownAgent] = {}  # token hash -> agent, valid tokens only
+        self._buffer = HeartbeatBuffer(self._engine, self._stored)
         self._bus = bus
         self._clock = clock
         self.offline_after_s = offline_after_s
@@ -137,6 +148,7 @@ class AgentRegistry:
 
     async def revoke_token(self, name: str) -> None:
         """Revoke ``name``'s token: its heartbeats get 401 from now on; raise ``AgentError``."""
+        await self.flush()
         async with self._sessions() as session, session.begin():
             agent = await session.scalar(select(Agent).where(Agent.name == name))
             if agent is None or agent.kind != "remote":
@@ -146,110 +158,132 @@ class AgentRegistry:
             agent.revoked_at = self._clock()
             agent.token_hash = None
             agent.online = False
+        self._forget({agent.id})
 
     # -- heartbeats -----------------------------------------------------------------------
 
     async def ingest(self, token: str | None, body: bytes) -> HeartbeatReceipt:
-        """Store one heartbeat sent over HTTP.
+        """Check one heartbeat sent over HTTP and queue it to be stored (within 0.5 s).
 
         Raises ``AgentAuthError`` (bad token), ``HeartbeatFlood`` (too fast),
         ``UnsupportedProtocol`` (another major version) or ``ProtocolError`` (bad fields).
         """
         if not token:
             raise AgentAuthError("No agent token: send `Authorization: Bearer TOKEN`.")
-        digest = hash_token(token)
         if len(body) > MAX_BODY_BYTES:
             raise ProtocolError(f"A heartbeat is at most {MAX_BODY_BYTES} bytes.")
         try:
             decoded = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise ProtocolError("A heartbeat must be JSON.") from None
-        async with self._sessions() as session, session.begin():
-            agent = await session.scalar(select(Agent).where(Agent.token_hash == digest))
-            if agent is None or agent.revoked_at is not None:
-                raise AgentAuthError("Unknown or revoked agent token.")
-            wait = self._flood.admit(agent.id, self._clock().timestamp())
-            if wait:
-                raise HeartbeatFlood(
-                    f"Agent {agent.name} sends heartbeats too fast; retry in {wait:.1f} s.", wait
+        heartbeat = parse_heartbeat(decoded)
+        digest = hash_token(token)
+        agent = await self._known_agent(digest)
+        now = self._clock()
+        wait = self._flood.admit(agent.id, now.timestamp())
+        if wait:
+            raise HeartbeatFlood(
+                f"Agent {agent.name} sends heartbeats too fast; retry in {wait:.1f} s.", wait
+            )
+        if heartbeat.name is not None and heartbeat.name != agent.name:
+            raise AgentAuthError(f"This token belongs to agent {agent.name}, not {heartbeat.name}.")
+        values = agent_values(heartbeat, now)
+        agent.inventory_host = values.setdefault("inventory_host", agent.inventory_host)
+        agent.labels = values.setdefault("labels", agent.labels)
+        came_back = None if agent.online else not agent.seen
+        agent.online = agent.seen = True
+        self._buffer.add(
+            PendingBeat(
+                digest, agent.id, agent.name, agent.inventory_host, values,
+                history_point(agent.id, heartbeat, now), came_back,
+            )
+        )  # fmt: skip
+        return HeartbeatReceipt(agent.id, agent.name, now, values["clock_skew_s"])
+
+    async def _known_agent(self, digest: str) -> KnownAgent:
+        known = self._known.get(digest)
+        if known is not None:
+            return known
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        AGENTS.c.id, AGENTS.c.name, AGENTS.c.inventory_host, AGENTS.c.labels,
+                        AGENTS.c.online, AGENTS.c.last_seen_at, AGENTS.c.revoked_at,
+                    ).where(AGENTS.c.token_hash == digest)
                 )
-            heartbeat = parse_heartbeat(decoded)
-            if heartbeat.name is not None and heartbeat.name != agent.name:
-                raise AgentAuthError(
-                    f"This token belongs to agent {agent.name}, not {heartbeat.name}."
+            ).first()  # fmt: skip
+        if row is None or row.revoked_at is not None:
+            raise AgentAuthError("Unknown or revoked agent token.")
+        known = KnownAgent(
+            row.id, row.name, row.inventory_host, list(row.labels or []), row.online,
+            row.last_seen_at is not None,
+        )  # fmt: skip
+        self._known[digest] = known
+        return known
+
+    async def _stored(self, beats: list[PendingBeat], stale: set[str]) -> None:
+        for digest in stale:
+            self._known.pop(digest, None)
+        announced: set[int] = set()
+        for beat in beats:
+            if beat.came_back is not None:
+                log.info("agent %s (%s) is online", beat.name, beat.inventory_host)
+                await self._bus.publish(
+                    AgentCameBack(beat.agent_id, beat.name, beat.inventory_host, beat.came_back)
                 )
-            receipt, came_back = self._store(session, agent, heartbeat)
-        await self._announce(agent, came_back)
-        return receipt
+        for beat in reversed(beats):  # one event per agent, with its newest state
+            if beat.agent_id not in announced:
+                announced.add(beat.agent_id)
+                await self._bus.publish(
+                    AgentHeartbeatReceived(beat.agent_id, beat.name, beat.inventory_host)
+                )
+
+    def _forget(self, agent_ids: set[int], offline_only: bool = False) -> None:
+        """Drop these agents' tokens from memory (or only mark them offline there)."""
+        for digest, known in list(self._known.items()):
+            if known.id in agent_ids:
+                if offline_only:
+                    known.online = False
+                else:
+                    del self._known[digest]
+
+    async def flush(self) -> None:
+        """Store the heartbeats still queued (reads call it: they see what was sent)."""
+        await self._buffer.flush()
+
+    async def close(self) -> None:
+        await self._buffer.close()
 
     async def record_local(self, heartbeat: Heartbeat, inventory_host: str) -> HeartbeatReceipt:
         """Store a heartbeat of the Chiffon host's own agent (in process, no token)."""
+        now = self._clock()
+        values = agent_values(replace(heartbeat, inventory_host=inventory_host), now)
         async with self._sessions() as session, session.begin():
             agent = await session.scalar(select(Agent).where(Agent.name == LOCAL_AGENT))
             if agent is None:
                 agent = Agent(name=LOCAL_AGENT, kind="local", inventory_host=inventory_host)
-                agent.labels, agent.resources = [], {}
+                agent.labels, agent.resources, agent.online = [], {}, False
                 session.add(agent)
                 await session.flush()
-            agent.inventory_host = inventory_host
-            receipt, came_back = self._store(session, agent, heartbeat)
-        await self._announce(agent, came_back)
-        return receipt
+            came_back = None if agent.online else agent.last_seen_at is None
+            for name, value in values.items():
+                setattr(agent, name, value)
+            session.add(AgentHeartbeat(**history_point(agent.id, heartbeat, now)))
+        await self._announce(agent.id, agent.name, inventory_host, came_back)
+        return HeartbeatReceipt(agent.id, agent.name, now, values["clock_skew_s"])
 
-    def _store(
-        self, session: object, agent: Agent, heartbeat: Heartbeat
-    ) -> tuple[HeartbeatReceipt, bool | None]:
-        now = self._clock()
-        resources = heartbeat.resources
-        came_back = None if agent.online else agent.last_seen_at is None
-        skew = None
-        if heartbeat.sent_at is not None:
-            skew = round((heartbeat.sent_at - now).total_seconds(), 3)
-        agent.online = True
-        agent.last_seen_at = now
-        agent.clock_skew_s = skew
-        agent.protocol = heartbeat.protocol
-        agent.agent_version = heartbeat.agent_version
-        agent.resources = resources.to_json()
-        if heartbeat.inventory_host is not None:
-            agent.inventory_host = heartbeat.inventory_host
-        if heartbeat.labels is not None:
-            agent.labels = list(heartbeat.labels)
-        gpus = resources.gpus
-        vram_total = sum(gpu.vram_total_mb for gpu in gpus)
-        session.add(  # type: ignore[attr-defined]
-            AgentHeartbeat(
-                agent_id=agent.id,
-                received_at=now,
-                cpu_percent=resources.cpu_percent,
-                memory_percent=_percent(
-                    resources.memory_total_mb - resources.memory_available_mb,
-                    resources.memory_total_mb,
-                ),
-                gpu_percent=(
-                    round(sum(g.utilization_percent for g in gpus) / len(gpus), 1) if gpus else None
-                ),
-                vram_percent=(
-                    _percent(vram_total - sum(g.vram_free_mb for g in gpus), vram_total)
-                    if gpus
-                    else None
-                ),
-            )
-        )
-        return HeartbeatReceipt(agent.id, agent.name, now, skew), came_back
-
-    async def _announce(self, agent: Agent, came_back: bool | None) -> None:
+    async def _announce(self, agent_id: int, name: str, host: str, came_back: bool | None) -> None:
         if came_back is not None:
-            log.info("agent %s (%s) is online", agent.name, agent.inventory_host)
-            await self._bus.publish(
-                AgentCameBack(agent.id, agent.name, agent.inventory_host, first_time=came_back)
-            )
-        await self._bus.publish(AgentHeartbeatReceived(agent.id, agent.name, agent.inventory_host))
+            log.info("agent %s (%s) is online", name, host)
+            await self._bus.publish(AgentCameBack(agent_id, name, host, first_time=came_back))
+        await self._bus.publish(AgentHeartbeatReceived(agent_id, name, host))
 
     # -- upkeep ---------------------------------------------------------------------------
 
     async def sweep(self) -> list[int]:
         """Mark agents silent for longer than ``offline_after_s`` offline; return their ids."""
+        await self.flush()
         now = self._clock()
         cutoff = now - dt.timedelta(seconds=self.offline_after_s)
         gone: list[Agent] = []
@@ -266,6 +300,7 @@ class AgentRegistry:
                 )
                 if claimed.rowcount:  # type: ignore[attr-defined]
                     gone.append(agent)
+        self._forget({agent.id for agent in gone}, offline_only=True)
         for agent in gone:
             assert agent.last_seen_at is not None
             silent_s = round((now - agent.last_seen_at).total_seconds(), 1)
@@ -277,6 +312,7 @@ class AgentRegistry:
 
     async def prune(self) -> int:
         """Delete heartbeats older than the retention; return how many."""
+        await self.flush()
         cutoff = self._clock() - dt.timedelta(seconds=self.retention_s)
         async with self._sessions() as session, session.begin():
             result = await session.execute(
@@ -287,18 +323,21 @@ class AgentRegistry:
     # -- reading --------------------------------------------------------------------------
 
     async def list_agents(self) -> list[AgentView]:
+        await self.flush()
         now = self._clock()
         async with self._sessions() as session:
             rows = await session.scalars(select(Agent).order_by(Agent.name))
             return [view_of(agent, now, self.offline_after_s) for agent in rows]
 
     async def get_agent(self, agent_id: int) -> AgentView | None:
+        await self.flush()
         async with self._sessions() as session:
             agent = await session.get(Agent, agent_id)
             return view_of(agent, self._clock(), self.offline_after_s) if agent else None
 
     async def agents_for_hosts(self, hosts: Sequence[str]) -> list[AgentView]:
         """Every agent (online or not) that reports for one of the inventory ``hosts``."""
+        await self.flush()
         now = self._clock()
         async with self._sessions() as session:
             rows = await session.scalars(
@@ -310,6 +349,7 @@ class AgentRegistry:
         self, agent_id: int, window_s: float = 3600, points: int = 120
     ) -> list[HistoryPoint]:
         """The agent's heartbeats in the last ``window_s``, thinned to at most ``points``."""
+        await self.flush()
         since = self._clock() - dt.timedelta(seconds=window_s)
         async with self._sessions() as session:
             rows = (

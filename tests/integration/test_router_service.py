@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -53,8 +54,12 @@ def bus() -> EventBus:
 
 
 @pytest.fixture
-def registry(session_factory: SessionFactory, bus: EventBus, clock: Clock) -> AgentRegistry:
-    return AgentRegistry(session_factory, bus, clock=clock, offline_after_s=90)
+async def registry(
+    session_factory: SessionFactory, bus: EventBus, clock: Clock
+) -> AsyncIterator[AgentRegistry]:
+    registry = AgentRegistry(session_factory, bus, clock=clock, offline_after_s=90)
+    yield registry
+    await registry.close()
 
 
 def _raw(**kwargs: Any) -> bytes:
@@ -146,6 +151,7 @@ async def test_it_rate_limits_a_flood_from_one_agent(
     await registry.ingest(other, _raw())  # other agents are not held back
     clock.advance(2)
     await registry.ingest(token, _raw())
+    await registry.flush()
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(AgentHeartbeat)) == 7
 
@@ -171,6 +177,7 @@ async def test_it_marks_a_silent_agent_offline_and_back(
     seen = Recorder(bus)
     token = await registry.create_token("box")
     await registry.ingest(token, _raw())
+    await registry.flush()  # events follow the write
     assert [(e.name, e.first_time) for e in seen.of(AgentCameBack)] == [("box", True)]
 
     clock.advance(89)
@@ -185,6 +192,7 @@ async def test_it_marks_a_silent_agent_offline_and_back(
     assert (await registry.list_agents())[0].status == "offline"
     clock.advance(600)
     await registry.ingest(token, _raw())
+    await registry.flush()
     assert [e.first_time for e in seen.of(AgentCameBack)] == [True, False]
     assert (await registry.list_agents())[0].online
     assert len(seen.of(AgentHeartbeatReceived)) == 2
@@ -199,9 +207,10 @@ async def test_it_prunes_heartbeats_past_the_retention(
         await registry.ingest(token, _raw())
         clock.advance(1800)
 
-    assert await registry.prune() == 2  # 90 and 60 minutes old; the 30-minute one stays (50 kept)
+    assert await registry.prune() == 2  # 90 and 60 minutes old; the 30-minute one stays
     (agent,) = await registry.list_agents()
     assert len(await registry.history(agent.id, window_s=86400)) == 1
+    await registry.close()
 
 
 async def test_it_thins_history_to_the_points_asked_for(
