@@ -285,3 +285,26 @@ async def test_it_places_nowhere_and_says_why(registry: AgentRegistry, clock: Cl
     offline = await router.place(Needs(), ["gpu.lan"])
     assert offline.host is None
     assert "agent gpu-box is offline (last seen 2026-11-22T12:00:00+00:00)" in offline.reason
+
+
+async def test_it_drops_a_token_revoked_or_replaced_by_another_process(
+    registry: AgentRegistry, session_factory: SessionFactory, clock: Clock
+) -> None:
+    token = await registry.create_token("box")
+    await registry.ingest(token, _raw())  # the token is now checked in memory
+    await registry.flush()
+    cli = AgentRegistry(session_factory, EventBus(), clock=clock)  # `chiffon agent-token ...`
+    await cli.revoke_token("box")
+    fresh = await cli.create_token("box")
+
+    clock.advance(30)
+    await registry.ingest(token, _raw(cores_free=1))  # still known here until written
+    await registry.flush()
+
+    with pytest.raises(AgentAuthError, match="Unknown or revoked"):
+        await registry.ingest(token, _raw())
+    (agent,) = await registry.list_agents()
+    assert agent.resources is not None and agent.resources.cores_free == 6  # not the stale one
+    assert len(await registry.history(agent.id)) == 1
+    await registry.ingest(fresh, _raw())
+    assert len(await registry.history(agent.id)) == 2
