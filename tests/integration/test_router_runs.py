@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from chiffon.app import Services, bootstrap
 from chiffon.executor import RunPausedForCapacity, RunRequest, RunRequestError, RunStatus
+from chiffon.executor.models import Run
 from chiffon.router import Needs
 from chiffon.settings import Settings
 from tests._router import heartbeat_body
@@ -132,3 +134,21 @@ async def test_it_refuses_needs_without_hosts(services: Services) -> None:
     with pytest.raises(RunRequestError, match="must name the hosts"):
         await services.executor.start_run(RunRequest(entry="hello.yml", needs=Needs()))
     assert await services.executor.list_runs() == []
+
+
+async def test_it_interrupts_a_paused_run_whose_chiffon_died(services: Services) -> None:
+    dead = await asyncio.create_subprocess_exec("true")  # a pid that runs no more
+    await dead.wait()
+    async with services.sessions() as session, session.begin():
+        run = Run(
+            correlation_id="c" * 32, entry_kind="playbook", entry_name="hello",
+            entry_path="hello.yml", entry_hash="0" * 64, inventory="inventory",
+            status=RunStatus.PAUSED_CAPACITY, extra_vars={}, host_stats={},
+            owner=f"{socket.gethostname()}:{dead.pid}", needs={"min_cpu_cores": 1},
+            placement_reason="No host has 1 free cores.",
+        )  # fmt: skip
+        session.add(run)
+
+    assert await services.executor.recover() == [run.id]
+    recovered = await services.executor.get_run(run.id)
+    assert recovered is not None and recovered.status is RunStatus.INTERRUPTED
