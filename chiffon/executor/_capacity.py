@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from ._types import RunRequest, RunRequestError
 
 if TYPE_CHECKING:
     from chiffon.router import Needs, Placement
@@ -81,3 +84,22 @@ async def await_placement(
                 await pause(placement.reason)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), remaining)
+
+
+def with_candidate_hosts(request: RunRequest, can_place: bool) -> RunRequest:
+    """``request`` with the hosts it may go to (``hosts``, else those named in ``limit``).
+
+    Raises ``RunRequestError`` when it has needs but no host, or nothing can place it.
+    """
+    if request.needs is None:
+        return request
+    if not can_place:
+        raise RunRequestError("This Chiffon cannot place runs by capacity (no router).")
+    hosts = request.hosts or tuple(
+        host.strip() for host in (request.limit or "").split(",") if host.strip()
+    )
+    if not hosts:
+        raise RunRequestError(
+            "A run with resource needs must name the hosts it may go to (hosts, or --limit)."
+        )
+    return dataclasses.replace(request, hosts=hosts)

@@ -25,7 +25,7 @@ from chiffon.lib.ids import new_correlation_id
 from chiffon.lib.redact import redact_mapping, secret_values
 
 from . import runner
-from ._capacity import CapacityGate, CapacitySignal, await_placement
+from ._capacity import CapacityGate, CapacitySignal, await_placement, with_candidate_hosts
 from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
 from ._rows import count_events, view_of
@@ -119,7 +119,7 @@ class ExecutorService:
         request = answer_prompts(entry, request)
         if not all(isinstance(name, str) and name.isidentifier() for name in request.extra_vars):
             raise RunRequestError("Extra vars must be a mapping of variable names to values.")
-        request = self._with_candidate_hosts(request)
+        request = with_candidate_hosts(request, self._capacity is not None)
         commit = await asyncio.to_thread(self._repo_commit, self._catalog.playbooks_dir)
         run = Run(
             correlation_id=request.correlation_id or new_correlation_id(),
@@ -151,20 +151,6 @@ class ExecutorService:
         self._active[run.id] = _Active(run.correlation_id, cancelled, task)
         task.add_done_callback(lambda _: self._active.pop(run.id, None))
         return view
-
-    def _with_candidate_hosts(self, request: RunRequest) -> RunRequest:
-        if request.needs is None:
-            return request
-        if self._capacity is None:
-            raise RunRequestError("This Chiffon cannot place runs by capacity (no router).")
-        hosts = request.hosts or tuple(
-            host.strip() for host in (request.limit or "").split(",") if host.strip()
-        )
-        if not hosts:
-            raise RunRequestError(
-                "A run with resource needs must name the hosts it may go to (hosts, or --limit)."
-            )
-        return dataclasses.replace(request, hosts=hosts)
 
     async def _place(
         self, run: RunView, request: RunRequest, cancelled: threading.Event
