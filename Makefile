@@ -38,7 +38,7 @@ format: install ## format the code
 	$(BIN)/ruff format chiffon tests migrations
 	$(BIN)/ruff check --fix chiffon tests migrations
 
-bench: install ## measure ingestion, executor overhead and start-up (JSON on stdout)
+bench: install ## measure ingestion, executor overhead, start-up, planner, router (JSON on stdout)
 	$(BIN)/python -m tests.bench
 
 check: lint test ## everything CI checks

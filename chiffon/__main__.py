@@ -1,3 +1,3 @@
-from chiffon.cli import main
+from chiffon.launcher import main
 
 raise SystemExit(main())

@@ -19,10 +19,11 @@ from chiffon.audit import AuditService, commit_paths, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
 from chiffon.catalog import CatalogService
-from chiffon.db import SessionFactory, make_engine, make_session_factory
+from chiffon.db import SessionFactory, make_engine, make_session_factory, utcnow
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
 from chiffon.planner import Planner
+from chiffon.router import AgentRegistry, Router, RouterUpkeep
 from chiffon.settings import Settings
 from chiffon.web.live import LiveRuns
 
@@ -50,6 +51,9 @@ class Services:
     approval: ApprovalService
     watch: PlanWatch
     analyzer: AnalyzerService
+    agents: AgentRegistry
+    router: Router
+    upkeep: RouterUpkeep
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -62,8 +66,14 @@ class Services:
             await self.catalog.scan()
         await self.approval.resume()
 
+    def start_background(self) -> None:
+        """The server's periodic work: the local agent's heartbeat, offline sweep, pruning."""
+        self.upkeep.start()
+
     async def stop(self) -> None:
         await self.approval.stop()
+        await self.upkeep.stop()
+        await self.agents.close()
         await self.executor.stop()
         await self.analyzer.stop()
         await self.live.close()
@@ -78,6 +88,22 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     catalog = overrides.get("catalog") or CatalogService(
         sessions, settings.playbooks_dir, commit_paths=commit_paths
     )
+    agents = overrides.get("agents") or AgentRegistry(
+        sessions,
+        bus,
+        clock=overrides.get("clock", utcnow),
+        offline_after_s=settings.agent_offline_seconds,
+        retention_s=settings.heartbeat_retention_hours * 3600,
+        flood_interval_s=settings.agent_flood_seconds,
+        heartbeat_interval_s=settings.agent_heartbeat_seconds,
+    )
+    router = overrides.get("router") or Router(agents)
+    upkeep = RouterUpkeep(
+        agents,
+        settings.local_agent_host,
+        settings.agent_heartbeat_seconds,
+        **({"gpu_reader": overrides["gpu_reader"]} if "gpu_reader" in overrides else {}),
+    )
     executor = overrides.get("executor") or ExecutorService(
         sessions,
         bus,
@@ -87,6 +113,8 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         inventory=settings.inventory,
         batch_size=settings.event_batch_size,
         cancel_grace_s=settings.cancel_grace_seconds,
+        capacity=router,
+        capacity_wait_s=settings.capacity_wait_seconds,
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
@@ -126,6 +154,9 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         approval,
         watch,
         analyzer,
+        agents,
+        router,
+        upkeep,
     )
 
 
@@ -136,6 +167,7 @@ def _route_handlers() -> list[Any]:
     from chiffon.catalog.routes import ROUTES as catalog_routes
     from chiffon.executor.routes import ROUTES as executor_routes
     from chiffon.planner.routes import ROUTES as planner_routes
+    from chiffon.router.routes import ROUTES as router_routes
     from chiffon.web.routes import ROUTES as web_routes
 
     return [
@@ -146,6 +178,7 @@ def _route_handlers() -> list[Any]:
         *planner_routes,
         *approval_routes,
         *analyzer_routes,
+        *router_routes,
     ]
 
 
@@ -170,6 +203,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
 
     async def start_services() -> None:
         await services.start()
+        services.start_background()
 
     async def stop_services() -> None:
         await services.stop()
@@ -189,6 +223,8 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "approval": provide(services.approval),
             "watch": provide(services.watch),
             "analyzer": provide(services.analyzer),
+            "agents": provide(services.agents),
+            "router": provide(services.router),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

@@ -21,3 +21,6 @@ __all__ = [
     "RunEvent",
     "Suggestion",
 ]
+from chiffon.router.models import Agent, AgentHeartbeat
+
+__all__ = ["Agent", "AgentHeartbeat", "AuditRecord", "Base", "CatalogEntry", "Run", "RunEvent"]

@@ -39,6 +39,12 @@ class Settings:
     cancel_grace_seconds: float = 0.5
     ansible_lint: str = ""  # empty: the ansible-lint installed beside Chiffon, else PATH's
     lint_timeout_seconds: float = 120.0
+    local_agent_host: str = "localhost"  # the inventory host Chiffon runs on; empty: no agent
+    agent_heartbeat_seconds: float = 30.0
+    agent_offline_seconds: float = 90.0
+    agent_flood_seconds: float = 2.0  # after a burst of 5, one heartbeat per this many seconds
+    heartbeat_retention_hours: float = 24.0
+    capacity_wait_seconds: float = 3600.0  # a run paused for capacity fails after this
 
     @property
     def effective_database_url(self) -> str:
@@ -79,6 +85,22 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        number = float(value)
+        if not math.isfinite(number) or not low <= number <= high:
+            raise ValueError(value)
+        return number
+
+    return parse
+
+
+def _host_name(value: str) -> str:
+    if any(char.isspace() or char in ",:" for char in value) or len(value) > 255:
+        raise ValueError(value)
+    return value
+
+
 def _log_level(value: str) -> str:
     if value.lower() not in LOG_LEVELS:
         raise ValueError(value)
@@ -108,6 +130,12 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "cancel_grace_seconds": (_positive_float, "a number above 0"),
     "ansible_lint": (str, "the path of the ansible-lint executable"),
     "lint_timeout_seconds": (_positive_float, "a number above 0"),
+    "local_agent_host": (_host_name, "an inventory host name without spaces, or empty"),
+    "agent_heartbeat_seconds": (_float_in(1, 3600), "a number of seconds from 1 to 3600"),
+    "agent_offline_seconds": (_float_in(3, 86400), "a number of seconds from 3 to 86400"),
+    "agent_flood_seconds": (_float_in(0.01, 3600), "a number of seconds from 0.01 to 3600"),
+    "heartbeat_retention_hours": (_float_in(0.1, 24 * 3650), "a number of hours from 0.1"),
+    "capacity_wait_seconds": (_float_in(1, 30 * 86400), "a number of seconds from 1 to 2592000"),
 }
 _SECRETS = {"database_url", "secret_key"}
 

@@ -64,6 +64,13 @@ class Entry:
     become: bool = False  # a play, block or task escalates privileges (root)
 
     @property
+    def resources(self) -> dict[str, Any]:
+        """What the entry needs from a machine (its header's ``resources:``; ``{}`` if none),
+        e.g. ``{"min_gpu_vram_mb": 8000, "min_cpu_cores": 2, "labels": ["gpu"]}``."""
+        declared = self.header.get("resources")
+        return dict(declared) if isinstance(declared, dict) else {}
+
+    @property
     def ref(self) -> str:
         """The unambiguous ``kind:name`` form of this entry's name."""
         return f"{self.kind}:{self.name}"
@@ -83,6 +90,7 @@ class Entry:
             "hosts": self.hosts,
             "task_names": list(self.task_names),
             "header": self.header,
+            "resources": self.resources,
             "content_hash": self.content_hash,
             "valid": self.valid,
             "error": self.error,

@@ -105,7 +105,30 @@ def _checked(header: dict[Any, Any], line: int) -> tuple[dict[str, Any], str | N
     resources = header.get("resources")
     if resources is not None and not isinstance(resources, dict):
         problems.append("`resources` must be a mapping such as {min_cpu_cores: 1}")
+    elif resources:
+        problems.extend(_resource_problems(resources))
     if problems:
         return {}, f"the `# chiffon:` header (line {line}): " + "; ".join(problems)
     safe: dict[str, Any] = json_safe(header)
     return safe, None
+
+
+_RESOURCE_NUMBERS = ("min_gpu_vram_mb", "min_cpu_cores", "min_memory_mb")
+
+
+def _resource_problems(resources: dict[Any, Any]) -> list[str]:
+    problems = []
+    unknown = sorted(str(key) for key in set(resources) - {*_RESOURCE_NUMBERS, "labels"})
+    if unknown:
+        problems.append(
+            f"`resources` has unknown key(s) {', '.join(unknown)}; known: "
+            + ", ".join((*_RESOURCE_NUMBERS, "labels"))
+        )
+    for key in _RESOURCE_NUMBERS:
+        value = resources.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            problems.append(f"`resources.{key}` must be a number of 0 or more")
+    labels = resources.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        problems.append("`resources.labels` must be a list of labels such as [gpu]")
+    return problems

@@ -1,7 +1,7 @@
 """Executor: runs catalog entries through ansible-runner and records every event."""
 
 from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
-from .events import RunEventRecorded, RunFinished, RunQueued, RunStarted
+from .events import RunEventRecorded, RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .service import ExecutorService
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ExecutorService",
     "RunEventRecorded",
     "RunFinished",
+    "RunPausedForCapacity",
     "RunQueued",
     "RunRequest",
     "RunRequestError",

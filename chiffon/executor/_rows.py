@@ -34,6 +34,9 @@ def view_of(run: Run) -> RunView:
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
+        needs=run.needs,
+        placed_host=run.placed_host,
+        placement_reason=run.placement_reason,
     )
 
 

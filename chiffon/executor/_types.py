@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chiffon.router import Needs
 
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
+    PAUSED_CAPACITY = "paused_capacity"  # no candidate host has the resources it needs yet
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -44,6 +48,10 @@ class RunRequest:
     check: bool = False
     requested_by: str = "cli"
     correlation_id: str | None = None
+    # Capacity-aware placement: with ``needs``, the run goes to the roomiest of ``hosts`` (or
+    # of the hosts named in ``limit``) whose agent has them, checked again just before it runs.
+    needs: Needs | None = None
+    hosts: tuple[str, ...] = ()
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -75,6 +83,9 @@ class RunView:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    needs: dict[str, Any] | None = None
+    placed_host: str | None = None
+    placement_reason: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -111,6 +122,11 @@ class RunView:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "duration_s": self.duration_s,
+            "placement": (
+                {"needs": self.needs, "host": self.placed_host, "reason": self.placement_reason}
+                if self.needs is not None
+                else None
+            ),
         }
 
 

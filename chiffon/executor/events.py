@@ -36,3 +36,12 @@ class RunFinished:
     status: str
     rc: int | None
     correlation_id: str
+
+
+@dataclass(frozen=True)
+class RunPausedForCapacity:
+    """No candidate host has what the run needs; it waits for a heartbeat showing capacity."""
+
+    run_id: int
+    reason: str
+    correlation_id: str

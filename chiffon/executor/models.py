@@ -38,6 +38,11 @@ class Run(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # Capacity-aware placement (router): what the run needs, where it went, and why (or why
+    # it waits, while paused_capacity).
+    needs: Mapped[dict[str, Any] | None]
+    placed_host: Mapped[str | None] = mapped_column(String(255))
+    placement_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RunEvent(Base):

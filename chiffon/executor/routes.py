@@ -24,6 +24,7 @@ from litestar.status_codes import (
 from chiffon.catalog import CatalogService
 from chiffon.executor import EventView, ExecutorService, RunRequest, RunRequestError, RunView
 from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
+from chiffon.router import Needs, NeedsError
 from chiffon.web.live import LiveRuns
 from chiffon.web.progress import Progress
 from chiffon.web.sse import run_event_stream
@@ -193,6 +194,10 @@ class RunCreate:
     tags: str | None = None
     extra_vars: dict[str, Any] = field(default_factory=dict)
     check: bool = False
+    # Capacity-aware placement: needs as in an entry's `resources:` header, and the hosts the
+    # run may go to (default: the hosts named in `limit`).
+    needs: dict[str, Any] | None = None
+    hosts: list[str] = field(default_factory=list)
 
 
 @post("/api/runs", tags=["runs"], status_code=HTTP_201_CREATED)
@@ -200,6 +205,10 @@ async def start_run_api(
     executor: NamedDependency[ExecutorService], data: JSONBody[RunCreate]
 ) -> dict[str, Any]:
     """Start a run; 201 with the run, 400 naming what is wrong (nothing is created then)."""
+    try:
+        needs = None if data.needs is None else Needs.from_mapping(data.needs)
+    except NeedsError as error:
+        raise RunRequestError(f"needs: {error}") from None
     run = await executor.start_run(
         RunRequest(
             entry=data.entry,
@@ -209,6 +218,8 @@ async def start_run_api(
             extra_vars=data.extra_vars,
             check=data.check,
             requested_by="api",
+            needs=needs,
+            hosts=tuple(data.hosts),
         )
     )
     return run.to_json()

@@ -7,6 +7,7 @@ A run's ansible-runner job runs on a worker thread; its events are handed to the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import statistics
 import threading
@@ -25,11 +26,12 @@ from chiffon.lib.ids import new_correlation_id
 from chiffon.lib.redact import redact_mapping, secret_values
 
 from . import runner
+from ._capacity import CapacityGate, CapacitySignal, await_placement, with_candidate_hosts
 from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
 from ._rows import count_events, view_of
 from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
-from .events import RunFinished, RunQueued, RunStarted
+from .events import RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .models import Run, RunEvent
 
 log = logging.getLogger("chiffon.executor")
@@ -60,6 +62,8 @@ class ExecutorService:
         batch_size: int = 500,
         max_parallel: int = 8,
         cancel_grace_s: float = 0.5,
+        capacity: CapacityGate | None = None,
+        capacity_wait_s: float = 3600,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -72,6 +76,9 @@ class ExecutorService:
         self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="chiffon-run")
         self._active: dict[int, _Active] = {}
         self._stopping = False
+        self._capacity = capacity
+        self._capacity_wait_s = capacity_wait_s
+        self._capacity_signal = CapacitySignal()
 
     # -- starting -------------------------------------------------------------------------
 
@@ -113,6 +120,7 @@ class ExecutorService:
         request = answer_prompts(entry, request)
         if not all(isinstance(name, str) and name.isidentifier() for name in request.extra_vars):
             raise RunRequestError("Extra vars must be a mapping of variable names to values.")
+        request = with_candidate_hosts(request, self._capacity is not None)
         commit = await asyncio.to_thread(self._repo_commit, self._catalog.playbooks_dir)
         run = Run(
             correlation_id=request.correlation_id or new_correlation_id(),
@@ -132,6 +140,8 @@ class ExecutorService:
             owner=OWNER,
             host_stats={},
         )
+        if request.needs is not None:
+            run.needs = {**request.needs.to_json(), "hosts": list(request.hosts)}
         async with self._sessions() as session, session.begin():
             session.add(run)
         view = view_of(run)
@@ -142,6 +152,46 @@ class ExecutorService:
         self._active[run.id] = _Active(run.correlation_id, cancelled, task)
         task.add_done_callback(lambda _: self._active.pop(run.id, None))
         return view
+
+    async def _place(
+        self, run: RunView, request: RunRequest, cancelled: threading.Event
+    ) -> tuple[RunStatus, str] | str:
+        """The host the run goes to (stored), or the status and error it ends with."""
+        assert self._capacity is not None and request.needs is not None
+
+        async def pause(reason: str) -> None:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(status=RunStatus.PAUSED_CAPACITY, placement_reason=reason)
+                )
+            await self._bus.publish(RunPausedForCapacity(run.id, reason, run.correlation_id))
+
+        outcome = await await_placement(
+            self._capacity, self._capacity_signal, run.id, request.needs, request.hosts,
+            self._capacity_wait_s, cancelled, pause,
+        )  # fmt: skip
+        if outcome.cancelled:
+            if self._stopping:
+                return RunStatus.INTERRUPTED, "Chiffon was stopped while this run waited."
+            return RunStatus.CANCELLED, "Cancelled by a person."
+        if outcome.host is None:
+            return RunStatus.FAILED, (
+                f"No host had the capacity this run needs within {self._capacity_wait_s:g} s. "
+                + outcome.reason
+            )
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Run)
+                .where(Run.id == run.id)
+                .values(placed_host=outcome.host, placement_reason=outcome.reason)
+            )
+        return outcome.host
+
+    def capacity_changed(self, host: str | None = None) -> None:
+        """An agent reported: runs paused for capacity on ``host`` look again."""
+        self._capacity_signal.notify(host)
 
     def _job(self, run: RunView, entry: Entry, request: RunRequest) -> runner.RunnerJob:
         tags = request.tags
@@ -177,6 +227,11 @@ class ExecutorService:
         )  # fmt: skip
         if cancelled.is_set():
             return await self._finish(run.id, RunStatus.CANCELLED, None, None, writer)
+        if request.needs is not None:
+            placed = await self._place(run, request, cancelled)
+            if not isinstance(placed, str):
+                return await self._finish(run.id, placed[0], None, placed[1], writer)
+            job = dataclasses.replace(job, limit=placed)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(Run)
@@ -254,6 +309,7 @@ class ExecutorService:
         if active is None or active.task.done():
             return False
         active.cancelled.set()
+        self._capacity_signal.notify()
         # ansible-runner notices within its pexpect timeout (0.2 s) and kills the process
         # group; a task's children may have left that group, so kill everything marked.
         await asyncio.sleep(self._cancel_grace_s)
@@ -271,6 +327,7 @@ class ExecutorService:
             active = self._active.get(run_id)
             if active is not None:
                 active.cancelled.set()
+                self._capacity_signal.notify()
                 await asyncio.to_thread(self._kill_run_processes, active.marker)
         tasks = [a.task for a in self._active.values()]
         if tasks:
@@ -285,7 +342,7 @@ class ExecutorService:
         A run belongs to the process named in its ``owner``; runs of a live process (a
         ``chiffon run`` beside the server) and of other hosts are left alone.
         """
-        active = [RunStatus.QUEUED, RunStatus.RUNNING]
+        active = [RunStatus.QUEUED, RunStatus.PAUSED_CAPACITY, RunStatus.RUNNING]
         async with self._sessions() as session, session.begin():
             rows = (await session.scalars(select(Run).where(Run.status.in_(active)))).all()
             orphans = [

@@ -32,6 +32,8 @@ TABLES = {
     "analyzer_lint_results",
     "analyzer_suggestions",
     "analyzer_diagnoses",
+    "agents",
+    "agent_heartbeats",
 }
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"
