@@ -21,6 +21,7 @@ from chiffon.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from chiffon.app import Services
+    from chiffon.executor import ResourceUsage
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -233,16 +234,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                         "status": str(final.status),
                         "rc": final.rc,
                         "audit_commit": final.audit_commit,
+                        "resources": final.resources.to_json() if final.resources else None,
                     }
                 )
             )
         else:
             print(f"run {final.id} {final.status} (rc {final.rc}) audit {final.audit_commit}")
+            if final.resources:
+                print(_resources_text(final.resources))
         if final.error and not args.json:
             print(final.error, file=sys.stderr)
         return 0 if str(final.status) == "succeeded" else 2
 
     return asyncio.run(_with_services(settings, work))
+
+
+def _resources_text(used: ResourceUsage) -> str:
+    peak = "?" if used.peak_rss_bytes is None else f"{used.peak_rss_bytes / 2**20:.1f} MiB"
+    return f"used {used.wall_s:.2f} s wall, {used.cpu_s:.2f} s CPU, {peak} peak RSS"
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

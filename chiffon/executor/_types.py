@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ._usage import ResourceUsage
+
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
@@ -75,6 +77,7 @@ class RunView:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    resources: ResourceUsage | None = None  # what the ansible process tree used
 
     @property
     def duration_s(self) -> float | None:
@@ -111,6 +114,7 @@ class RunView:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "duration_s": self.duration_s,
+            "resources": self.resources.to_json() if self.resources else None,
         }
 
 

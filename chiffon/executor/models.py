@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiffon.db import Base, utcnow
@@ -38,6 +38,10 @@ class Run(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # What the ansible process tree used (executor/_usage.py); NULL when never measured.
+    usage_wall_s: Mapped[float | None]
+    usage_cpu_s: Mapped[float | None]
+    usage_peak_rss_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RunEvent(Base):
