@@ -22,6 +22,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from chiffon.db import SCHEMA_HEAD
+
 ENTRY_KEYS = {"kind", "name", "path", "description", "tags", "variables", "valid", "error"}
 UNREACHABLE_DB = "postgresql+psycopg://nobody:hunter22-pw@127.0.0.1:1/x"
 
@@ -147,7 +149,7 @@ def test_it_upgrades_a_migrated_database_again(chiffon: Chiffon, db_url: str) ->
 
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
-    assert sql(db_url, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert sql(db_url, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
 
 
 def test_it_creates_the_sqlite_database_in_the_data_dir(chiffon_sqlite: Chiffon) -> None:
@@ -208,7 +210,9 @@ def test_it_runs_a_playbook_streaming_its_log_and_ending_with_a_json_line(
     assert log.index("PLAY RECAP") < log.rindex("{")
     assert "\x1b[" not in log  # no colour codes when stdout is not a terminal
     final = last_json(log)
-    assert set(final) == {"run_id", "status", "rc", "audit_commit"}
+    assert set(final) == {"run_id", "status", "rc", "audit_commit", "resources"}
+    assert final["resources"]["cpu_s"] > 0
+    assert final["resources"]["wall_s"] > 0
     assert final["run_id"] == 1
     assert final["status"] == "succeeded"
     assert final["rc"] == 0
