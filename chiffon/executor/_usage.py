@@ -4,7 +4,7 @@ How, and where the figures fall short:
 
 - The tree is ansible-playbook, this process's child that carries ``CHIFFON_RUN=<id>``, and
   every process below it by parent links; a thread reads it from /proc (``proctree``) after
-  0.1, 0.3 and 0.7 s, then every ``interval_s`` (0.5 s): a few ms for each sample.
+  0.1, 0.3 and 0.7 s, then every ``interval_s`` (1 s): a few ms of CPU for each sample.
 - CPU, exact when this run was the only one measured in this process from start to end: when
   ansible-runner reaps ansible-playbook, the kernel adds its time and that of every descendant
   it waited for to this process's RUSAGE_CHILDREN. With several runs at once that counter
@@ -53,7 +53,7 @@ class UsageMeter:
     _lock = threading.Lock()
     _active: ClassVar[set[UsageMeter]] = set()  # the meters running in this process
 
-    def __init__(self, marker_name: str, marker_value: str, interval_s: float = 0.5) -> None:
+    def __init__(self, marker_name: str, marker_value: str, interval_s: float = 1.0) -> None:
         self._marker = (marker_name, marker_value)
         self._interval_s = interval_s
         self._stop = threading.Event()

@@ -68,7 +68,7 @@ def test_it_keeps_two_runs_at_once_apart() -> None:
     with UsageMeter(RUN_MARKER, busy_marker) as busy, UsageMeter(RUN_MARKER, idle_marker) as idle:
         # Sampled, as RUSAGE_CHILDREN mixes the two: the busy one burns before it sleeps, so
         # the samples see its CPU; the idle one only sleeps after starting Python.
-        busy_child = _worker(busy_marker, mb=150, cpu_s=0.8, sleep_s=1.2)
+        busy_child = _worker(busy_marker, mb=150, cpu_s=0.8, sleep_s=2.0)
         idle_child = _worker(idle_marker, mb=1, cpu_s=0, sleep_s=2.0)
         busy_child.wait()
         idle_child.wait()
