@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import json
 import logging
@@ -15,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chiffon import __version__
-from chiffon.catalog import CatalogError
-from chiffon.db import DatabaseError, upgrade_database
 from chiffon.lib.extravars import ExtraVarsError, parse_extra_vars
 from chiffon.router.agent import add_agent_arguments, run_agent
 from chiffon.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from chiffon.app import Services
+    from chiffon.executor import ResourceUsage
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -134,6 +134,7 @@ async def _with_services(
     settings: Settings, work: Callable[[Services], Awaitable[int]], scan: bool = True
 ) -> int:
     from chiffon.app import bootstrap
+    from chiffon.db import upgrade_database
 
     await asyncio.to_thread(upgrade_database, settings.effective_database_url)
     services = bootstrap(settings)
@@ -157,6 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from chiffon.app import create_app
+    from chiffon.db import upgrade_database
 
     settings = _settings(args)
     host = args.host or settings.host
@@ -182,6 +184,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from chiffon.db import upgrade_database
+
     settings = _settings(args)
     upgrade_database(settings.effective_database_url)
     print("database is up to date")
@@ -258,16 +262,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                         "status": str(final.status),
                         "rc": final.rc,
                         "audit_commit": final.audit_commit,
+                        "resources": final.resources.to_json() if final.resources else None,
                     }
                 )
             )
         else:
             print(f"run {final.id} {final.status} (rc {final.rc}) audit {final.audit_commit}")
+            if final.resources:
+                print(_resources_text(final.resources))
         if final.error and not args.json:
             print(final.error, file=sys.stderr)
         return 0 if str(final.status) == "succeeded" else 2
 
     return asyncio.run(_with_services(settings, work))
+
+
+def _resources_text(used: ResourceUsage) -> str:
+    peak = "?" if used.peak_rss_bytes is None else f"{used.peak_rss_bytes / 2**20:.1f} MiB"
+    return f"used {used.wall_s:.2f} s wall, {used.cpu_s:.2f} s CPU, {peak} peak RSS"
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -448,9 +460,32 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _import_services() -> None:
+    """Import every service module with the garbage collector off, then freeze what they made.
+
+    Imports only create long-lived objects (classes, SQLAlchemy's tables and caches), so the
+    collections they trigger find nothing to free: about 0.15 s of CPU, a third of the imports,
+    on every ``chiffon run``. Frozen, those objects are skipped by later collections too,
+    the one at exit included.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import chiffon.app  # noqa: F401  (the import is the point)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command != "systemd-unit":
+        _import_services()
+    from chiffon.catalog import CatalogError
+    from chiffon.db import DatabaseError
+
     try:
         return _COMMANDS[args.command](args)
     except (SettingsError, DatabaseError, CatalogError, CommandError) as error:

@@ -78,11 +78,13 @@ def run_record(run: RunView) -> dict[str, Any]:
     """The JSON committed for a finished run; rebuilt from the database by ``verify``.
 
     The run's own audit commit is not part of it (it is not known until the commit exists).
+    ``resources`` is there only for runs whose resources were measured: records committed
+    before they were measured stay as they are and still match.
     """
     duration = None
     if run.started_at is not None and run.finished_at is not None:
         duration = round((run.finished_at - run.started_at).total_seconds(), 3)
-    return {
+    record: dict[str, Any] = {
         "schema": RECORD_SCHEMA,
         "run_id": run.id,
         "correlation_id": run.correlation_id,
@@ -113,6 +115,9 @@ def run_record(run: RunView) -> dict[str, Any]:
         },
         "event_count": run.event_count,
     }
+    if run.resources is not None:
+        record["resources"] = run.resources.to_json()
+    return record
 
 
 def record_bytes(record: dict[str, Any]) -> bytes:

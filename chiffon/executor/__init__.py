@@ -1,12 +1,14 @@
 """Executor: runs catalog entries through ansible-runner and records every event."""
 
 from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from ._usage import ResourceUsage
 from .events import RunEventRecorded, RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .service import ExecutorService
 
 __all__ = [
     "EventView",
     "ExecutorService",
+    "ResourceUsage",
     "RunEventRecorded",
     "RunFinished",
     "RunPausedForCapacity",

@@ -2,15 +2,19 @@
 
 The runner thread hands events over with ``loop.call_soon_threadsafe(writer.put, event)``.
 While one batch is being written the next accumulates, so a fast playbook costs one
-transaction per batch rather than per event. Events are numbered in arrival order.
+transaction per batch rather than per event. A slow one sends its events a few at a time (a
+task's start and result come milliseconds apart, the next task a while later): a batch waits
+up to ``linger_s`` for company, so each transaction carries a task's events, not one event.
+Events are numbered in arrival order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from chiffon.bus import EventBus
 from chiffon.db import SessionFactory
@@ -21,6 +25,7 @@ from .models import RunEvent
 from .runner import RunnerEvent
 
 _DONE = object()
+_EVENTS = cast(Table, RunEvent.__table__)
 
 
 def _host_stats(stats: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -37,6 +42,7 @@ class EventWriter:
         correlation_id: str,
         secrets: list[str],
         batch_size: int = 500,
+        linger_s: float = 0.2,  # a person watching a live log cannot tell; the CPU can
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -44,6 +50,8 @@ class EventWriter:
         self._correlation_id = correlation_id
         self._secrets = secrets
         self._batch_size = batch_size
+        self._linger_s = linger_s
+        self._closing = asyncio.Event()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.count = 0
@@ -60,12 +68,17 @@ class EventWriter:
         if self._task is None:
             return
         self._queue.put_nowait(_DONE)
+        self._closing.set()
         await self._task
 
     async def _drain(self) -> None:
         done = False
         while not done:
             batch = [await self._queue.get()]
+            if batch[0] is not _DONE and self._queue.qsize() + 1 < self._batch_size:
+                # One wait per batch, cut short by close(): never one per event.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self._linger_s)
             while len(batch) < self._batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             if batch[-1] is _DONE:
@@ -94,7 +107,8 @@ class EventWriter:
                 }
             )
         async with self._sessions() as session, session.begin():
-            await session.execute(insert(RunEvent), rows)
+            # A Core insert: the ORM's bulk path costs a third more per batch for nothing here.
+            await session.execute(insert(_EVENTS), rows)
         for row in rows:
             await self._bus.publish(
                 RunEventRecorded(

@@ -6,7 +6,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._types import RunStatus, RunView
+from ._usage import ResourceUsage
 from .models import Run, RunEvent
+
+
+def usage_of(run: Run) -> ResourceUsage | None:
+    if run.usage_wall_s is None or run.usage_cpu_s is None:
+        return None
+    return ResourceUsage(run.usage_wall_s, run.usage_cpu_s, run.usage_peak_rss_bytes)
+
+
+def store_usage(run: Run, usage: ResourceUsage | None) -> None:
+    if usage is not None:
+        run.usage_wall_s = usage.wall_s
+        run.usage_cpu_s = usage.cpu_s
+        run.usage_peak_rss_bytes = usage.peak_rss_bytes
 
 
 def view_of(run: Run) -> RunView:
@@ -37,6 +51,7 @@ def view_of(run: Run) -> RunView:
         needs=run.needs,
         placed_host=run.placed_host,
         placement_reason=run.placement_reason,
+        resources=usage_of(run),
     )
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chiffon.router import Needs
 
+from ._usage import ResourceUsage
+
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
@@ -86,6 +88,7 @@ class RunView:
     needs: dict[str, Any] | None = None
     placed_host: str | None = None
     placement_reason: str | None = None
+    resources: ResourceUsage | None = None  # what the ansible process tree used
 
     @property
     def duration_s(self) -> float | None:
@@ -127,6 +130,7 @@ class RunView:
                 if self.needs is not None
                 else None
             ),
+            "resources": self.resources.to_json() if self.resources else None,
         }
 
 

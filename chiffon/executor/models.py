@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiffon.db import Base, utcnow
@@ -43,6 +43,10 @@ class Run(Base):
     needs: Mapped[dict[str, Any] | None]
     placed_host: Mapped[str | None] = mapped_column(String(255))
     placement_reason: Mapped[str | None] = mapped_column(Text)
+    # What the ansible process tree used (executor/_usage.py); NULL when never measured.
+    usage_wall_s: Mapped[float | None]
+    usage_cpu_s: Mapped[float | None]
+    usage_peak_rss_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RunEvent(Base):

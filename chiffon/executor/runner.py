@@ -18,6 +18,8 @@ from typing import Any
 
 import ansible_runner
 
+from ._usage import ResourceUsage, UsageMeter
+
 RUN_MARKER = "CHIFFON_RUN"  # =<correlation id> in the environment of every process of a run
 _MAX_FIELD = 8_000
 _RESULT_KEYS = ("msg", "rc", "stderr", "stdout", "cmd", "module_stderr", "exception", "reason")
@@ -56,6 +58,7 @@ class RunnerOutcome:
     status: str  # successful | failed | canceled | timeout
     rc: int | None
     error: str | None = None
+    usage: ResourceUsage | None = None  # None when ansible never started
 
 
 def _trim(value: Any) -> Any:
@@ -140,25 +143,27 @@ def run_job(
         )
     else:
         kwargs["playbook"] = job.playbook
+    meter = UsageMeter(RUN_MARKER, job.marker)
     try:
-        runner = ansible_runner.run(
-            private_data_dir=str(job.private_data_dir),
-            project_dir=str(job.project_dir),
-            inventory=job.inventory,
-            extravars=job.extra_vars or None,
-            limit=job.limit or None,
-            tags=job.tags or None,
-            cmdline="--check --diff" if job.check else None,
-            envvars=_environment(job),
-            event_handler=handle,
-            cancel_callback=cancelled.is_set,
-            settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
-            quiet=True,
-            ident="run",
-            **kwargs,
-        )
+        with meter:
+            runner = ansible_runner.run(
+                private_data_dir=str(job.private_data_dir),
+                project_dir=str(job.project_dir),
+                inventory=job.inventory,
+                extravars=job.extra_vars or None,
+                limit=job.limit or None,
+                tags=job.tags or None,
+                cmdline="--check --diff" if job.check else None,
+                envvars=_environment(job),
+                event_handler=handle,
+                cancel_callback=cancelled.is_set,
+                settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
+                quiet=True,
+                ident="run",
+                **kwargs,
+            )
     except Exception as error:  # ansible-runner raises plain exceptions for set-up problems
         return RunnerOutcome(status="failed", rc=None, error=f"ansible-runner: {error}")
     finally:
         shutil.rmtree(job.private_data_dir, ignore_errors=True)
-    return RunnerOutcome(status=str(runner.status), rc=runner.rc)
+    return RunnerOutcome(status=str(runner.status), rc=runner.rc, usage=meter.usage)

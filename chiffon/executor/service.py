@@ -29,8 +29,9 @@ from . import runner
 from ._capacity import CapacityGate, CapacitySignal, await_placement, with_candidate_hosts
 from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
-from ._rows import count_events, view_of
+from ._rows import count_events, store_usage, view_of
 from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from ._usage import ResourceUsage
 from .events import RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .models import Run, RunEvent
 
@@ -259,7 +260,7 @@ class ExecutorService:
             status, error = RunStatus.CANCELLED, "Cancelled by a person."
         elif outcome.status == "timeout":
             error = "The run timed out."
-        return await self._finish(run.id, status, outcome.rc, error, writer)
+        return await self._finish(run.id, status, outcome.rc, error, writer, outcome.usage)
 
     async def _finish(
         self,
@@ -268,6 +269,7 @@ class ExecutorService:
         rc: int | None,
         error: str | None,
         writer: EventWriter,
+        usage: ResourceUsage | None = None,
     ) -> RunView:
         await writer.close()
         if status is RunStatus.SUCCEEDED and not writer.host_stats:
@@ -286,6 +288,7 @@ class ExecutorService:
             run.event_count = writer.count
             if writer.host_stats is not None:
                 run.host_stats = writer.host_stats
+            store_usage(run, usage)
         view = view_of(run)
         await self._bus.publish(RunFinished(run_id, str(status), rc, view.correlation_id))
         return view

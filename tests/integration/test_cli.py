@@ -219,7 +219,9 @@ def test_it_runs_a_playbook_streaming_its_log_and_ending_with_a_json_line(
     assert log.index("PLAY RECAP") < log.rindex("{")
     assert "\x1b[" not in log  # no colour codes when stdout is not a terminal
     final = last_json(log)
-    assert set(final) == {"run_id", "status", "rc", "audit_commit"}
+    assert set(final) == {"run_id", "status", "rc", "audit_commit", "resources"}
+    assert final["resources"]["cpu_s"] > 0
+    assert final["resources"]["wall_s"] > 0
     assert final["run_id"] == 1
     assert final["status"] == "succeeded"
     assert final["rc"] == 0
