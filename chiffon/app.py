@@ -17,7 +17,7 @@ from chiffon.catalog import CatalogService
 from chiffon.db import SessionFactory, make_engine, make_session_factory
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
-from chiffon.planner import Planner
+from chiffon.planner import LlmPlanner, Planner
 from chiffon.settings import Settings
 from chiffon.web.live import LiveRuns
 
@@ -79,11 +79,19 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     )
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
-    planner = overrides.get("planner") or Planner(catalog)
+    planner = overrides.get("planner") or Planner(catalog, _llm_planner(settings, sessions))
     bus.register(executor_subscriptions(executor))
     bus.register(audit_subscriptions(audit))
     bus.register(live.subscriptions())
     return Services(settings, bus, engine, sessions, catalog, executor, audit, live, planner)
+
+
+def _llm_planner(settings: Settings, sessions: SessionFactory) -> LlmPlanner | None:
+    if not settings.llm_providers:
+        return None
+    from chiffon.planner.llm import chat  # the openai SDK loads only when an LLM is configured
+
+    return LlmPlanner(sessions, settings.llm_providers, chat)
 
 
 def _route_handlers() -> list[Any]:

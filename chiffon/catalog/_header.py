@@ -102,6 +102,9 @@ def _checked(header: dict[Any, Any], line: int) -> tuple[dict[str, Any], str | N
         isinstance(requires, list) and all(isinstance(item, str) for item in requires)
     ):
         problems.append("`requires` must be a list of entry names")
+    for key in ("generated", "reviewed"):  # a generated playbook runs only once reviewed
+        if key in header and not isinstance(header[key], bool):
+            problems.append(f"`{key}` must be true or false")
     resources = header.get("resources")
     if resources is not None and not isinstance(resources, dict):
         problems.append("`resources` must be a mapping such as {min_cpu_cores: 1}")

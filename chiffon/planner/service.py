@@ -1,26 +1,38 @@
 """Planner: a request in plain words -> a plan made of the catalog's entries.
 
-This increment is the deterministic planner only (no LLM, no embeddings) and plans are not
-stored yet: ``plan`` returns a ``Plan`` and writes nothing.
+The deterministic planner always runs; when LLM providers are configured they may then choose
+among its candidates (``LlmPlanner``), and any failure of theirs leaves the deterministic plan.
+Steps nothing fits get a generated draft playbook. Plans are not stored yet: ``plan`` returns
+a ``Plan``; only LLM usage rows are written.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from chiffon.catalog import CatalogService, Entry
+from chiffon.catalog import CatalogService, Entry, Saved
+from chiffon.lib.ids import new_correlation_id
 from chiffon.planner._assemble import build_plan
+from chiffon.planner._drafts import draft_for
 from chiffon.planner._inventory import InventoryFacts, mtimes, read_facts
 from chiffon.planner._match import Index
-from chiffon.planner._plan import Plan
+from chiffon.planner._plan import Draft, Plan, StepStatus
+from chiffon.planner._providers import LlmPlanner
+
+log = logging.getLogger("chiffon.planner")
 
 MAX_REQUEST_CHARS = 2_000
 
 
 class RequestError(ValueError):
     """The request cannot be planned as given (empty, too long); the message says why."""
+
+
+class DraftError(ValueError):
+    """A draft cannot be saved as given (a file is already there); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,9 @@ class Planner:
     """Plans requests against the catalog. The match index is rebuilt only when an entry's
     content hash (or the inventory's group_vars) changed since the last plan."""
 
-    def __init__(self, catalog: CatalogService) -> None:
+    def __init__(self, catalog: CatalogService, llm: LlmPlanner | None = None) -> None:
         self._catalog = catalog
+        self._llm = llm
         self._ready: _Ready | None = None
         self._lock = asyncio.Lock()
 
@@ -55,11 +68,42 @@ class Planner:
     def playbooks_dir(self) -> Path:
         return self._catalog.playbooks_dir
 
-    async def plan(self, text: str) -> Plan:
-        """The plan for ``text``. Raises ``RequestError`` for an empty or huge request."""
+    async def plan(self, text: str, correlation_id: str | None = None) -> Plan:
+        """The plan for ``text`` (``correlation_id`` is new when not given). Raises
+        ``RequestError`` for an empty or huge request, and nothing for an LLM's failure."""
         request = check_request(text)
+        correlation_id = correlation_id or new_correlation_id()
         ready = await self.prepare()
-        return await asyncio.to_thread(build_plan, request, ready.index, ready.facts)
+        plan = await asyncio.to_thread(build_plan, request, ready.index, ready.facts)
+        plan = replace(plan, correlation_id=correlation_id)
+        if self._llm is not None:
+            try:
+                plan = await self._llm.refine(plan, correlation_id)
+            except Exception:  # the person gets the deterministic plan, never an LLM's error
+                log.exception(
+                    "LLM planning failed; the deterministic plan stands [%s]", correlation_id
+                )
+        return await asyncio.to_thread(self._with_drafts, plan)
+
+    def _with_drafts(self, plan: Plan) -> Plan:
+        steps = tuple(
+            replace(step, draft=draft_for(step, self.playbooks_dir))
+            if step.status is StepStatus.NO_MATCH
+            else step
+            for step in plan.steps
+        )
+        return replace(plan, steps=steps)
+
+    async def save_draft(self, draft: Draft, author: str, message: str | None = None) -> Saved:
+        """Write ``draft`` into the playbook repo (a git commit when it is one) and rescan.
+        The saved playbook still says ``generated: true``: it cannot run until reviewed.
+        Raises ``DraftError`` when a file is already at its path, and the catalog's
+        ``PathOutsideRepo`` for a path outside the repo."""
+        target = self._catalog.safe_path(draft.path)
+        if await asyncio.to_thread(target.exists):
+            raise DraftError(f"{draft.path} already exists in the playbook repo; not overwritten")
+        message = message or f"Add generated draft {draft.path} for {draft.service} (not reviewed)"
+        return await self._catalog.write_files({draft.path: draft.text}, message, author)
 
     async def prepare(self) -> _Ready:
         """The index for the catalog as stored now, built (off the loop) only when changed:

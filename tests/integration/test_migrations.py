@@ -20,7 +20,14 @@ from sqlalchemy.engine import make_url
 from chiffon.db import MIGRATIONS_DIR, SCHEMA_HEAD, DatabaseError, upgrade_database
 from chiffon.models import Base
 
-TABLES = {"runs", "run_events", "catalog_entries", "audit_records", "alembic_version"}
+TABLES = {
+    "runs",
+    "run_events",
+    "catalog_entries",
+    "audit_records",
+    "llm_usage",
+    "alembic_version",
+}
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"
 
