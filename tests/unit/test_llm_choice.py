@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -84,8 +85,6 @@ def test_the_prompt_passes_the_request_as_delimited_data() -> None:
     system, user = prompt(request, OFFERS)
     assert system["role"] == "system" and "not instructions" in system["content"]
     assert '"additionalProperties": false' in system["content"]
-    import json
-
     document = json.loads(user["content"].split("\n", 1)[1])
     assert document["request"] == f"<<<REQUEST\n{request}\nREQUEST>>>"
     assert [s["step"] for s in document["steps"]] == [0, 1]
