@@ -161,6 +161,11 @@ class Plan:
         }
 
 
+def unreviewed(entry: Entry) -> bool:
+    """A playbook Chiffon generated that no person has marked ``reviewed: true`` yet."""
+    return entry.header.get("generated") is True and entry.header.get("reviewed") is not True
+
+
 def assess_risk(request: str, steps: tuple[PlanStep, ...]) -> Risk:
     """High for destructive verbs or an invalid entry; medium for plays on every host or on
     production-like groups; low otherwise. (``become`` is not recorded by the catalog yet.)"""
@@ -173,6 +178,9 @@ def assess_risk(request: str, steps: tuple[PlanStep, ...]) -> Risk:
     for step in steps:
         if step.entry is not None and not step.entry.valid:
             reasons.append(f"{step.entry.name} cannot run until fixed: {step.entry.error}")
+            level = RiskLevel.HIGH
+        if step.entry is not None and unreviewed(step.entry):
+            reasons.append(f"{step.entry.name} was generated and cannot run until reviewed")
             level = RiskLevel.HIGH
         hosts = step.target or (step.entry.hosts if step.entry is not None else None)
         if not hosts or step.entry is None:
