@@ -21,8 +21,17 @@ from tests.bench.bench_planner import TARGETS, score
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT.parent / "shared" / "planner-dev"
-PLAN_KEYS = {"request", "status", "planner", "risk", "steps"}
-STEP_KEYS = {"clause", "status", "entry", "confidence", "candidates", "vars", "depends_on"}
+PLAN_KEYS = {"request", "status", "planner", "risk", "steps", "correlation_id", "usage"}
+STEP_KEYS = {
+    "clause",
+    "status",
+    "entry",
+    "confidence",
+    "candidates",
+    "vars",
+    "depends_on",
+    "draft",
+}
 ENTRY_KEYS = {"kind", "name", "path", "role", "tags"}
 
 
