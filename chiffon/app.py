@@ -55,6 +55,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.executor.stop()
+        await self.planner.close()
         await self.live.close()
         await self.engine.dispose()
 
@@ -89,9 +90,10 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
 def _llm_planner(settings: Settings, sessions: SessionFactory) -> LlmPlanner | None:
     if not settings.llm_providers:
         return None
-    from chiffon.planner.llm import chat  # the openai SDK loads only when an LLM is configured
+    # The openai SDK is imported only when an LLM is configured (it is slow to import).
+    from chiffon.planner.llm import ChatClient
 
-    return LlmPlanner(sessions, settings.llm_providers, chat)
+    return LlmPlanner(sessions, settings.llm_providers, ChatClient())
 
 
 def _route_handlers() -> list[Any]:

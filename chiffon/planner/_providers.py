@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import func, select
 
@@ -33,7 +34,14 @@ from chiffon.settings import LlmProvider
 log = logging.getLogger("chiffon.planner")
 
 QUOTA_FLOOR = 0.2  # below this share of its quota left, a provider is skipped
-Chat = Callable[[ChatRequest], Awaitable[ChatReply]]
+
+
+class Chat(Protocol):
+    """What ``llm.ChatClient`` offers: one completion per call, and closing its connections."""
+
+    async def __call__(self, request: ChatRequest) -> ChatReply: ...
+
+    async def close(self) -> None: ...
 
 
 class LlmPlanner:
@@ -49,6 +57,9 @@ class LlmPlanner:
     @property
     def providers(self) -> tuple[LlmProvider, ...]:
         return self._providers
+
+    async def close(self) -> None:
+        await self._chat.close()
 
     async def refine(self, plan: Plan, correlation_id: str) -> Plan:
         """The plan as the first willing provider chose it (``planner`` = ``llm:<name>``), or

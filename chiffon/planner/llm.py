@@ -1,6 +1,6 @@
 """The one file that talks to an OpenAI-compatible chat endpoint (the ``openai`` SDK).
 
-``chat`` never raises for what a provider does wrong: a timeout, an HTTP error, a refused
+``ChatClient`` never raises for what a provider does wrong: a timeout, an HTTP error, a refused
 connection or an answer that is not a JSON object all come back as a ``ChatReply`` whose
 ``outcome`` says so, so the caller can fall through to the next provider.
 """
@@ -41,7 +41,33 @@ class ChatReply:
     detail: str | None = None
 
 
-async def chat(request: ChatRequest) -> ChatReply:
+class ChatClient:
+    """Chat completions, keeping one SDK client per endpoint: building one (its HTTP pool and
+    TLS context) costs tens of milliseconds, more than a local model's short answer."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str, float], openai.AsyncOpenAI] = {}
+
+    async def __call__(self, request: ChatRequest) -> ChatReply:
+        key = (request.base_url, request.api_key, request.timeout_s)
+        client = self._clients.get(key)
+        if client is None:
+            client = openai.AsyncOpenAI(
+                base_url=request.base_url,
+                api_key=request.api_key,
+                timeout=request.timeout_s,
+                max_retries=0,  # falling through to the next provider is the retry
+            )
+            self._clients[key] = client
+        return await chat(client, request)
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+
+async def chat(client: openai.AsyncOpenAI, request: ChatRequest) -> ChatReply:
     """One chat completion asking for a JSON object; never raises for provider failures."""
     started = time.perf_counter()
 
@@ -66,19 +92,13 @@ async def chat(request: ChatRequest) -> ChatReply:
 
     messages: Any = list(request.messages)  # the SDK types each role's dict separately
     try:
-        async with openai.AsyncOpenAI(
-            base_url=request.base_url,
-            api_key=request.api_key,
-            timeout=request.timeout_s,
-            max_retries=0,  # falling through to the next provider is the retry
-        ) as client:
-            completion = await client.chat.completions.create(
-                model=request.model,
-                messages=messages,
-                response_format={"type": "json_object"},
-                temperature=0,
-                max_tokens=MAX_COMPLETION_TOKENS,
-            )
+        completion = await client.chat.completions.create(
+            model=request.model,
+            messages=messages,
+            response_format={"type": "json_object"},
+            temperature=0,
+            max_tokens=MAX_COMPLETION_TOKENS,
+        )
     except openai.APITimeoutError:
         return reply("timeout", f"no answer within {request.timeout_s:g} s")
     except openai.APIStatusError as error:

@@ -64,6 +64,11 @@ class Planner:
         self._ready: _Ready | None = None
         self._lock = asyncio.Lock()
 
+    async def close(self) -> None:
+        """Close the LLM providers' connections (nothing to do without providers)."""
+        if self._llm is not None:
+            await self._llm.close()
+
     @property
     def playbooks_dir(self) -> Path:
         return self._catalog.playbooks_dir
