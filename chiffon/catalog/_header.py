@@ -6,6 +6,8 @@
     #   requires: [docker]
     #   rollback: kuma-remove.yml
     #   resources: {min_gpu_vram_mb: 0, min_cpu_cores: 1}
+    #   generated: true     # written by Chiffon's draft generator; the executor refuses it
+    #   reviewed: true      # until a person has reviewed it and said so here
 
 It may follow other comments, blank lines and ``---``, but must come before the first YAML
 content. The block ends at the first line that is not a comment, or at a comment indented no

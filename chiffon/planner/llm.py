@@ -7,6 +7,7 @@ connection or an answer that is not a JSON object all come back as a ``ChatReply
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -92,14 +93,16 @@ async def chat(client: openai.AsyncOpenAI, request: ChatRequest) -> ChatReply:
 
     messages: Any = list(request.messages)  # the SDK types each role's dict separately
     try:
-        completion = await client.chat.completions.create(
-            model=request.model,
-            messages=messages,
-            response_format={"type": "json_object"},
-            temperature=0,
-            max_tokens=MAX_COMPLETION_TOKENS,
-        )
-    except openai.APITimeoutError:
+        # The SDK's timeout bounds each read; a server that trickles bytes gets a deadline.
+        async with asyncio.timeout(request.timeout_s):
+            completion = await client.chat.completions.create(
+                model=request.model,
+                messages=messages,
+                response_format={"type": "json_object"},
+                temperature=0,
+                max_tokens=MAX_COMPLETION_TOKENS,
+            )
+    except (openai.APITimeoutError, TimeoutError):
         return reply("timeout", f"no answer within {request.timeout_s:g} s")
     except openai.APIStatusError as error:
         return reply("http_error", f"HTTP {error.status_code}: {_short(error.message)}")
