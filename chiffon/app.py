@@ -22,7 +22,7 @@ from chiffon.catalog import CatalogService
 from chiffon.db import SessionFactory, make_engine, make_session_factory, utcnow
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
-from chiffon.planner import Planner
+from chiffon.planner import LlmPlanner, Planner
 from chiffon.router import AgentRegistry, Router, RouterUpkeep
 from chiffon.settings import Settings
 from chiffon.web.live import LiveRuns
@@ -76,6 +76,7 @@ class Services:
         await self.agents.close()
         await self.executor.stop()
         await self.analyzer.stop()
+        await self.planner.close()
         await self.live.close()
         await self.engine.dispose()
 
@@ -119,7 +120,11 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
     planner = overrides.get("planner") or Planner(
-        catalog, sessions, bus, typical_duration=executor.typical_duration
+        catalog,
+        _llm_planner(settings, sessions),
+        sessions,
+        bus,
+        typical_duration=executor.typical_duration,
     )
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
@@ -158,6 +163,15 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         router,
         upkeep,
     )
+
+
+def _llm_planner(settings: Settings, sessions: SessionFactory) -> LlmPlanner | None:
+    if not settings.llm_providers:
+        return None
+    # The openai SDK is imported only when an LLM is configured (it is slow to import).
+    from chiffon.planner.llm import ChatClient
+
+    return LlmPlanner(sessions, settings.llm_providers, ChatClient())
 
 
 def _route_handlers() -> list[Any]:

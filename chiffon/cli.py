@@ -113,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--labels", default="", help="comma-separated labels, e.g. gpu,docker")
     revoke = token_commands.add_parser("revoke", help="revoke an agent's token")
     revoke.add_argument("name", help="the agent's name")
+    draft = commands.add_parser(
+        "draft", help="show (or save) generated playbooks for what nothing in the repo fits"
+    )
+    draft.add_argument("request", help='what you want done, e.g. "deploy vaultwarden on port 8200"')
+    draft.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
+    draft.add_argument(
+        "--save", action="store_true", help="write the drafts into the repo (a commit in git)"
+    )
+    draft.add_argument("--author", default="chiffon <chiffon@localhost>", help="commit author")
 
     audit = commands.add_parser("audit", help="the git audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -321,6 +330,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(_settings(args), batch))
 
 
+def cmd_draft(args: argparse.Namespace) -> int:
+    from chiffon.planner import DraftError, RequestError, check_request
+
+    try:
+        request = check_request(args.request)
+    except RequestError as error:
+        raise CommandError(str(error)) from None
+
+    async def work(services: Services) -> int:
+        plan = await services.planner.plan(request)
+        drafts = [(n, step) for n, step in enumerate(plan.steps, 1) if step.draft is not None]
+        if not drafts:
+            print("every step matched an entry in the playbook repo: nothing to draft")
+            return 0
+        for number, step in drafts:
+            assert step.draft is not None
+            if not args.save:
+                print(f"# step {number}: {step.clause}\n# would be saved as {step.draft.path}")
+                print(step.draft.text)
+                continue
+            try:
+                saved = await services.planner.save_draft(step.draft, author=args.author)
+            except DraftError as error:
+                raise CommandError(str(error)) from None
+            where = f"commit {saved.commit}" if saved.commit else "not a git repo: no commit"
+            print(f"saved {step.draft.path} ({where})")
+        if args.save:
+            print(
+                "Generated playbooks run only once reviewed: read each one, then add "
+                "`reviewed: true` to its `# chiffon:` header."
+            )
+        return 0
+
+    return asyncio.run(_with_services(_settings(args), work))
+
+
 def _batch_lines(source: str) -> list[str]:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -452,6 +497,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plan": cmd_plan,
     "analyze": cmd_analyze,
     "diagnose": cmd_diagnose,
+    "draft": cmd_draft,
     "audit": cmd_audit_verify,
     "agent": cmd_agent,
     "agents": cmd_agents,

@@ -6,14 +6,18 @@ from chiffon.audit.models import AuditRecord
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import Base
 from chiffon.executor.models import Run, RunEvent
-from chiffon.planner.models import PlanRow, PlanStepRow
+from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow
+from chiffon.router.models import Agent, AgentHeartbeat
 
 __all__ = [
+    "Agent",
+    "AgentHeartbeat",
     "AuditRecord",
     "Base",
     "CatalogEntry",
     "Diagnosis",
     "LintResult",
+    "LlmUsage",
     "PlanChange",
     "PlanRow",
     "PlanStepRow",
@@ -21,6 +25,3 @@ __all__ = [
     "RunEvent",
     "Suggestion",
 ]
-from chiffon.router.models import Agent, AgentHeartbeat
-
-__all__ = ["Agent", "AgentHeartbeat", "AuditRecord", "Base", "CatalogEntry", "Run", "RunEvent"]

@@ -16,13 +16,30 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["LlmProvider", "Settings", "SettingsError", "load_settings"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class SettingsError(Exception):
     """A setting has a value Chiffon cannot use; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class LlmProvider:
+    """An OpenAI-compatible endpoint the planner may ask, from a ``[[llm.providers]]`` table.
+
+    ``quota_tokens`` is the most tokens (prompt + completion) to spend per
+    ``quota_window_hours``; None means no quota (a local model).
+    """
+
+    name: str
+    base_url: str
+    model: str
+    api_key: str = field(default="none", repr=False)  # local servers ignore it
+    timeout_s: float = 20.0
+    quota_tokens: int | None = None
+    quota_window_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,8 @@ class Settings:
     agent_flood_seconds: float = 2.0  # after a burst of 5, one heartbeat per this many seconds
     heartbeat_retention_hours: float = 24.0
     capacity_wait_seconds: float = 3600.0  # a run paused for capacity fails after this
+    # In priority order (local first); empty: the deterministic planner only.
+    llm_providers: tuple[LlmProvider, ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -157,14 +176,95 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"CHIFFON_CONFIG={path}: cannot read it ({error.strerror}).") from None
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"CHIFFON_CONFIG={path}: not valid TOML ({error}).") from None
-    table = data.get("chiffon", data)
+    table = dict(data.get("chiffon", data))
+    llm = table.pop("llm", None) or data.get("llm")
     unknown = sorted(set(table) - set(_PARSERS))
     if unknown:
         raise SettingsError(
             f"CHIFFON_CONFIG={path}: unknown setting(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(_PARSERS))}."
         )
-    return dict(table)
+    if llm is not None:
+        table["llm_providers"] = _llm_providers(llm, f"CHIFFON_CONFIG={path}")
+    return table
+
+
+_PROVIDER_KEYS = {
+    "name",
+    "base_url",
+    "model",
+    "api_key_file",
+    "timeout_s",
+    "quota_tokens",
+    "quota_window_hours",
+}
+
+
+def _llm_providers(llm: object, origin: str) -> tuple[LlmProvider, ...]:
+    """The ``[[llm.providers]]`` tables, checked; raise ``SettingsError`` naming the bad one."""
+    if not isinstance(llm, dict) or set(llm) - {"providers"}:
+        raise SettingsError(f"{origin}: [llm] may hold only [[llm.providers]] tables.")
+    tables = llm.get("providers", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SettingsError(f"{origin}: write each LLM provider as a [[llm.providers]] table.")
+    providers: list[LlmProvider] = []
+    for number, table in enumerate(tables, start=1):
+        where = f"{origin}: [[llm.providers]] #{number}"
+        providers.append(_llm_provider(table, where))
+    names = [p.name for p in providers]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SettingsError(f"{origin}: LLM provider names must differ ({', '.join(twice)}).")
+    return tuple(providers)
+
+
+def _llm_provider(table: dict[str, Any], where: str) -> LlmProvider:
+    unknown = sorted(set(table) - _PROVIDER_KEYS)
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(_PROVIDER_KEYS))}."
+        )
+    for key in ("name", "base_url", "model"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise SettingsError(f"{where}: `{key}` is required (a non-empty string).")
+    name, base_url = table["name"].strip(), table["base_url"].strip()
+    where = f"{where} ({name})"
+    if not base_url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"{where}: base_url={base_url!r} must start with http:// or https:// "
+            "(e.g. http://127.0.0.1:11434/v1 for Ollama)."
+        )
+    api_key = "none"
+    if "api_key_file" in table:
+        try:
+            api_key = Path(str(table["api_key_file"])).expanduser().read_text().strip()
+        except OSError as error:
+            raise SettingsError(
+                f"{where}: api_key_file {table['api_key_file']}: cannot read it ({error.strerror})."
+            ) from None
+        if not api_key:
+            raise SettingsError(f"{where}: api_key_file {table['api_key_file']} is empty.")
+    timeout = table.get("timeout_s", 20.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+        raise SettingsError(
+            f"{where}: timeout_s={timeout!r} must be a number of seconds, 0 to 600."
+        )
+    quota = table.get("quota_tokens")
+    if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 1):
+        raise SettingsError(f"{where}: quota_tokens={quota!r} must be a positive whole number.")
+    window = table.get("quota_window_hours", 24.0)
+    if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
+        raise SettingsError(f"{where}: quota_window_hours={window!r} must be a number above 0.")
+    return LlmProvider(
+        name=name,
+        base_url=base_url.rstrip("/"),
+        model=table["model"].strip(),
+        api_key=api_key,
+        timeout_s=float(timeout),
+        quota_tokens=quota,
+        quota_window_hours=float(window),
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -174,9 +274,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     config = env.get("CHIFFON_CONFIG")
     if config:
         for name, raw in _read_toml(_path(config)).items():
+            if name == "llm_providers":
+                values[name] = raw  # checked by _llm_providers
+                continue
             values[name] = _parse(name, raw, f"{name} in {config}")
     for item in fields(Settings):
         var = "CHIFFON_" + item.name.upper()
+        if item.name not in _PARSERS:
+            continue  # a list of tables: only in the TOML file
         if var in env:
             values[item.name] = _parse(item.name, env[var], var)
         file_var = var + "_FILE"

@@ -6,6 +6,8 @@
     #   requires: [docker]
     #   rollback: kuma-remove.yml
     #   resources: {min_gpu_vram_mb: 0, min_cpu_cores: 1}
+    #   generated: true     # written by Chiffon's draft generator; the executor refuses it
+    #   reviewed: true      # until a person has reviewed it and said so here
 
 It may follow other comments, blank lines and ``---``, but must come before the first YAML
 content. The block ends at the first line that is not a comment, or at a comment indented no
@@ -102,6 +104,9 @@ def _checked(header: dict[Any, Any], line: int) -> tuple[dict[str, Any], str | N
         isinstance(requires, list) and all(isinstance(item, str) for item in requires)
     ):
         problems.append("`requires` must be a list of entry names")
+    for key in ("generated", "reviewed"):  # a generated playbook runs only once reviewed
+        if key in header and not isinstance(header[key], bool):
+            problems.append(f"`{key}` must be true or false")
     resources = header.get("resources")
     if resources is not None and not isinstance(resources, dict):
         problems.append("`resources` must be a mapping such as {min_cpu_cores: 1}")

@@ -1,8 +1,11 @@
 """Planner: turns a request in plain words into an ordered plan of catalog entries, and keeps
 the plans people asked for (``Planner.submit``; ``Planner.plans`` reads and changes them)."""
 
+from chiffon.planner._drafts import draft_for
 from chiffon.planner._plan import (
     Candidate,
+    Draft,
+    LlmCall,
     Plan,
     PlanStatus,
     PlanStep,
@@ -11,14 +14,25 @@ from chiffon.planner._plan import (
     StepState,
     StepStatus,
 )
+from chiffon.planner._providers import LlmPlanner
 from chiffon.planner._records import PlanRecord, StepRecord
 from chiffon.planner._store import PlanStore
 from chiffon.planner.events import PlanProposed
-from chiffon.planner.service import MAX_REQUEST_CHARS, Planner, RequestError, check_request
+from chiffon.planner.service import (
+    MAX_REQUEST_CHARS,
+    DraftError,
+    Planner,
+    RequestError,
+    check_request,
+)
 
 __all__ = [
     "MAX_REQUEST_CHARS",
     "Candidate",
+    "Draft",
+    "DraftError",
+    "LlmCall",
+    "LlmPlanner",
     "Plan",
     "PlanProposed",
     "PlanRecord",
@@ -33,4 +47,5 @@ __all__ = [
     "StepState",
     "StepStatus",
     "check_request",
+    "draft_for",
 ]

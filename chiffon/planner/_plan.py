@@ -88,6 +88,49 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A generated playbook proposed for a step nothing in the repo fits: ``path`` is where
+    it would be saved (relative to the repo). Never run before a person has reviewed it."""
+
+    path: str
+    text: str
+    service: str
+    template: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "service": self.service,
+            "template": self.template,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """One call to an LLM provider (or one provider skipped for its quota) while planning."""
+
+    provider: str
+    model: str
+    outcome: str  # ok | timeout | http_error | invalid_json | schema_error | quota_skip
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "outcome": self.outcome,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_ms": self.latency_ms,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
 class PlanStep:
     """One step: the clause it serves, the entry chosen (None when nothing fits), the top
     candidates, extra vars, the hosts named in the request (``target``), and the indexes of
@@ -101,6 +144,7 @@ class PlanStep:
     vars: dict[str, Any]
     depends_on: tuple[int, ...]
     target: str | None = None
+    draft: Draft | None = None  # no_match steps: a generated playbook to review
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +156,7 @@ class PlanStep:
             "vars": self.vars,
             "target": self.target,
             "depends_on": list(self.depends_on),
+            "draft": self.draft.to_json() if self.draft is not None else None,
         }
 
 
@@ -131,6 +176,9 @@ class Plan:
     planner: str
     risk: Risk
     steps: tuple[PlanStep, ...]
+    # The id that LLM usage rows carry (and the stored plan will); None when not planned yet.
+    correlation_id: str | None = None
+    usage: tuple[LlmCall, ...] = ()  # LLM calls made for this plan, in order
 
     @property
     def matched(self) -> bool:
@@ -144,14 +192,22 @@ class Plan:
             "planner": self.planner,
             "risk": self.risk.to_json(),
             "steps": [step.to_json() for step in self.steps],
+            "correlation_id": self.correlation_id,
+            "usage": [call.to_json() for call in self.usage],
         }
+
+
+def unreviewed(entry: Entry) -> bool:
+    """A playbook Chiffon generated that no person has marked ``reviewed: true`` yet."""
+    return entry.header.get("generated") is True and entry.header.get("reviewed") is not True
 
 
 def assess_risk(
     request: str, steps: tuple[PlanStep, ...], facts: InventoryFacts | None = None
 ) -> Risk:
-    """High for destructive verbs or an invalid entry; medium for plays that become root, run
-    on every host, on more than ``MANY_HOSTS`` hosts or on production-like groups; else low."""
+    """High for destructive verbs, an invalid or an unreviewed generated entry; medium for plays
+    that become root, run on every host, on more than ``MANY_HOSTS`` hosts or on
+    production-like groups; else low."""
     reasons: list[str] = []
     level = RiskLevel.LOW
     destructive = sorted(set(tokens(request)) & DESTRUCTIVE)
@@ -165,6 +221,9 @@ def assess_risk(
         if step.entry is not None and step.entry.become:
             reasons.append(f"{step.entry.name} runs tasks as root (become)")
             level = RiskLevel.MEDIUM if level is RiskLevel.LOW else level
+        if step.entry is not None and unreviewed(step.entry):
+            reasons.append(f"{step.entry.name} was generated and cannot run until reviewed")
+            level = RiskLevel.HIGH
         hosts = step.target or (step.entry.hosts if step.entry is not None else None)
         if not hosts or step.entry is None:
             continue

@@ -1,27 +1,35 @@
 """Planner: a request in plain words -> a plan made of the catalog's entries.
 
-``plan`` returns a ``Plan`` and writes nothing (the CLI's dry answer); ``submit`` plans a
-person's request and stores it, awaiting approval.
+The deterministic planner always runs; when LLM providers are configured they may then choose
+among its candidates (``LlmPlanner``), and any failure of theirs leaves the deterministic plan.
+Steps nothing fits get a generated draft playbook. ``plan`` returns a ``Plan`` and stores
+nothing but LLM usage rows (the CLI's dry answer); ``submit`` plans a person's request and
+stores it, awaiting approval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogService, Entry
+from chiffon.catalog import CatalogService, Entry, Saved
 from chiffon.db import SessionFactory
 from chiffon.lib.ids import new_correlation_id
 from chiffon.planner._assemble import build_plan
+from chiffon.planner._drafts import draft_for
 from chiffon.planner._inventory import InventoryFacts, mtimes, read_facts
 from chiffon.planner._match import Index
-from chiffon.planner._plan import Plan
+from chiffon.planner._plan import Draft, Plan, StepStatus
+from chiffon.planner._providers import LlmPlanner
 from chiffon.planner._records import PlanRecord
 from chiffon.planner._store import PlanStore
 from chiffon.planner.events import PlanProposed
+
+log = logging.getLogger("chiffon.planner")
 
 MAX_REQUEST_CHARS = 2_000
 # (kind, path, name) -> the entry's typical run time in seconds, None without history.
@@ -30,6 +38,10 @@ TypicalDuration = Callable[[str, str, str], Awaitable[float | None]]
 
 class RequestError(ValueError):
     """The request cannot be planned as given (empty, too long); the message says why."""
+
+
+class DraftError(ValueError):
+    """A draft cannot be saved as given (a file is already there); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +70,13 @@ class Planner:
     def __init__(
         self,
         catalog: CatalogService,
+        llm: LlmPlanner | None = None,
         sessions: SessionFactory | None = None,
         bus: EventBus | None = None,
         typical_duration: TypicalDuration | None = None,
     ) -> None:
         self._catalog = catalog
+        self._llm = llm
         self._ready: _Ready | None = None
         self._lock = asyncio.Lock()
         self._bus = bus or EventBus()
@@ -82,19 +96,56 @@ class Planner:
                 entry = step.entry
                 known = await self._typical_duration(str(entry.kind), entry.path, entry.name)
             estimates.append(known)
-        record = await self.plans.add(plan, requester, new_correlation_id(), estimates)
+        correlation_id = plan.correlation_id or new_correlation_id()
+        record = await self.plans.add(plan, requester, correlation_id, estimates)
         await self._bus.publish(PlanProposed(record.id, record.correlation_id))
         return record
+
+    async def close(self) -> None:
+        """Close the LLM providers' connections (nothing to do without providers)."""
+        if self._llm is not None:
+            await self._llm.close()
 
     @property
     def playbooks_dir(self) -> Path:
         return self._catalog.playbooks_dir
 
-    async def plan(self, text: str) -> Plan:
-        """The plan for ``text``. Raises ``RequestError`` for an empty or huge request."""
+    async def plan(self, text: str, correlation_id: str | None = None) -> Plan:
+        """The plan for ``text`` (``correlation_id`` is new when not given). Raises
+        ``RequestError`` for an empty or huge request, and nothing for an LLM's failure."""
         request = check_request(text)
+        correlation_id = correlation_id or new_correlation_id()
         ready = await self.prepare()
-        return await asyncio.to_thread(build_plan, request, ready.index, ready.facts)
+        plan = await asyncio.to_thread(build_plan, request, ready.index, ready.facts)
+        plan = replace(plan, correlation_id=correlation_id)
+        if self._llm is not None:
+            try:
+                plan = await self._llm.refine(plan, correlation_id)
+            except Exception:  # the person gets the deterministic plan, never an LLM's error
+                log.exception(
+                    "LLM planning failed; the deterministic plan stands [%s]", correlation_id
+                )
+        return await asyncio.to_thread(self._with_drafts, plan)
+
+    def _with_drafts(self, plan: Plan) -> Plan:
+        steps = tuple(
+            replace(step, draft=draft_for(step, self.playbooks_dir))
+            if step.status is StepStatus.NO_MATCH
+            else step
+            for step in plan.steps
+        )
+        return replace(plan, steps=steps)
+
+    async def save_draft(self, draft: Draft, author: str, message: str | None = None) -> Saved:
+        """Write ``draft`` into the playbook repo (a git commit when it is one) and rescan.
+        The saved playbook still says ``generated: true``: it cannot run until reviewed.
+        Raises ``DraftError`` when a file is already at its path, and the catalog's
+        ``PathOutsideRepo`` for a path outside the repo."""
+        target = self._catalog.safe_path(draft.path)
+        if await asyncio.to_thread(target.exists):
+            raise DraftError(f"{draft.path} already exists in the playbook repo; not overwritten")
+        message = message or f"Add generated draft {draft.path} for {draft.service} (not reviewed)"
+        return await self._catalog.write_files({draft.path: draft.text}, message, author)
 
     async def prepare(self) -> _Ready:
         """The index for the catalog as stored now, built (off the loop) only when changed:

@@ -19,6 +19,12 @@ def plan_text(plan: Plan) -> str:
         else:
             lines.append(f"{number}. no match: nothing in the playbook repo fits this clause")
         lines.append(f"   clause: {step.clause}")
+        if step.draft is not None:
+            lines.append(
+                f"   a draft is available: {step.draft.path} (generated, {step.draft.template}; "
+                "see it with `chiffon draft REQUEST`, save it with --save; it runs only "
+                "once reviewed)"
+            )
         for name, value in step.vars.items():
             lines.append(f"   var {name} = {json.dumps(value, default=str)}")
         if step.depends_on:
@@ -30,4 +36,11 @@ def plan_text(plan: Plan) -> str:
     lines.append("")
     lines.append(f"risk: {plan.risk.level}")
     lines.extend(f"  - {reason}" for reason in plan.risk.reasons)
+    for call in plan.usage:
+        tokens = call.prompt_tokens + call.completion_tokens
+        detail = f": {call.detail}" if call.detail else ""
+        lines.append(
+            f"llm {call.provider} ({call.model}): {call.outcome}, {tokens} tokens, "
+            f"{call.latency_ms} ms{detail}"
+        )
     return "\n".join(lines)

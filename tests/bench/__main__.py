@@ -9,6 +9,7 @@ from . import (
     bench_analyzer,
     bench_executor,
     bench_ingest,
+    bench_llm,
     bench_planner,
     bench_router,
     bench_startup,
@@ -23,6 +24,7 @@ def main() -> int:
         "planner": bench_planner.run(),
         "analyzer": bench_analyzer.run(),
         "router": bench_router.run(),
+        "llm_planning": bench_llm.run(),
     }
     print(json.dumps(figures, indent=2))
     return 0 if all(f.get("ok") for f in figures.values()) else 1

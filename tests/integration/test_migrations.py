@@ -34,6 +34,7 @@ TABLES = {
     "analyzer_diagnoses",
     "agents",
     "agent_heartbeats",
+    "llm_usage",
 }
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"

@@ -21,7 +21,7 @@ from tests.bench.bench_planner import TARGETS, score
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT.parent / "shared" / "planner-dev"
-PLAN_KEYS = {"request", "status", "planner", "risk", "steps"}
+PLAN_KEYS = {"request", "status", "planner", "risk", "steps", "correlation_id", "usage"}
 STEP_KEYS = {
     "clause",
     "status",
@@ -31,6 +31,7 @@ STEP_KEYS = {
     "vars",
     "target",
     "depends_on",
+    "draft",
 }
 ENTRY_KEYS = {"kind", "name", "path", "role", "tags"}
 
