@@ -84,7 +84,6 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         batch_size=settings.event_batch_size,
         cancel_grace_s=settings.cancel_grace_seconds,
     )
-    audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
     planner = overrides.get("planner") or Planner(
         catalog, sessions, bus, typical_duration=executor.typical_duration
@@ -92,6 +91,9 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
         sessions, bus, planner.plans, catalog, executor
+    )
+    audit = overrides.get("audit") or AuditService(
+        sessions, settings.audit_dir, bus, executor, plans=approval, entries=catalog
     )
     watch = PlanWatch()
     bus.register(executor_subscriptions(executor))

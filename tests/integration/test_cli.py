@@ -326,7 +326,7 @@ def test_it_verifies_the_audit_trail_and_names_a_run_changed_behind_its_back(
     clean = chiffon("audit", "verify")
 
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "checked 2 runs: ok" in clean.stdout
+    assert "checked 2 runs and 0 plans: ok" in clean.stdout
 
     sql(db_url, "UPDATE runs SET status = 'failed' WHERE id = 1")
     tampered = chiffon("audit", "verify")
