@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from chiffon.approval import ChangeView, PlanDecided
 from chiffon.audit._outbox import Outbox
@@ -39,14 +36,22 @@ from chiffon.audit._records import (
     run_record,
 )
 from chiffon.audit._search import AuditEntry, AuditFilter, entry_of, query
+from chiffon.audit._types import (
+    AuditDetail,
+    EntryResolver,
+    NoPlans,
+    PlanReader,
+    RunReader,
+    parsed,
+)
 from chiffon.audit._verify import VerifyReport, commit_problems
 from chiffon.audit.events import PlanAudited, RunAudited
 from chiffon.audit.models import AuditRecord
 from chiffon.audit.repo import AuditRepo, FileLookup
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogError, Entry
+from chiffon.catalog import CatalogError
 from chiffon.db import SessionFactory, utcnow
-from chiffon.executor import RunFinished, RunView
+from chiffon.executor import RunFinished
 from chiffon.planner import PlanRecord
 
 __all__ = [
@@ -68,82 +73,6 @@ PAGE_SIZE = 50
 MAX_FAILURES = 1000
 
 
-class RunReader(Protocol):
-    """What the audit trail reads from the executor (its public service satisfies this)."""
-
-    async def get_run(self, run_id: int) -> RunView | None: ...
-
-    async def finished_runs_without_audit(self) -> list[int]: ...
-
-    async def finished_runs(self) -> list[RunView]: ...
-
-
-class PlanReader(Protocol):
-    """What the audit trail reads about plans (the approval service satisfies this)."""
-
-    async def find(self, plan_id: int) -> PlanRecord | None: ...
-
-    async def changes(self, plan_id: int) -> list[ChangeView]: ...
-
-    async def plan_of_run(self, run_id: int) -> int | None: ...
-
-    async def decided_plans_without_audit(self) -> list[int]: ...
-
-    async def decided_plans(self) -> list[PlanRecord]: ...
-
-
-class EntryResolver(Protocol):
-    """How the audit list learns an entry's service name (the catalog satisfies this)."""
-
-    async def resolve(self, ref: str) -> Entry: ...
-
-
-@dataclass(frozen=True)
-class AuditDetail:
-    """A run's or plan's audit: its database row, its commit and the JSON committed there."""
-
-    subject: str
-    subject_id: int
-    db: dict[str, Any]
-    commit: str | None
-    record: Any  # the committed JSON; None without a commit (or the file missing)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def verified(self) -> bool:
-        return self.commit is not None and not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.subject,
-            "id": self.subject_id,
-            "db": self.db,
-            "commit": self.commit,
-            "record": self.record,
-            "verified": self.verified,
-            "problems": self.problems,
-        }
-
-
-class _NoPlans:
-    """The plan reader when none is wired (tests of runs alone): there are no plans."""
-
-    async def find(self, plan_id: int) -> PlanRecord | None:
-        return None
-
-    async def changes(self, plan_id: int) -> list[ChangeView]:
-        return []
-
-    async def plan_of_run(self, run_id: int) -> int | None:
-        return None
-
-    async def decided_plans_without_audit(self) -> list[int]:
-        return []
-
-    async def decided_plans(self) -> list[PlanRecord]:
-        return []
-
-
 class AuditService:
     def __init__(
         self,
@@ -158,7 +87,7 @@ class AuditService:
         self._repo = AuditRepo(audit_dir)
         self._bus = bus
         self._executor = executor
-        self._plans: PlanReader = plans or _NoPlans()
+        self._plans: PlanReader = plans or NoPlans()
         self._entries = entries
         self._runs_box = Outbox(session_factory, SUBJECT_RUN)
         self._plans_box = Outbox(session_factory, SUBJECT_PLAN)
@@ -288,17 +217,18 @@ class AuditService:
 
     async def _plan_content(self, plan: PlanRecord) -> bytes | None:
         """The plan's record as committed; None while one of its runs has no audit commit."""
-        run_ids = [step.run_id for step in plan.steps if step.run_id is not None]
-        runs = await self._runs_box.records(run_ids)
-        commits = {
-            run_id: runs[run_id].commit_sha if run_id in runs else None for run_id in run_ids
-        }
+        commits = await self._run_commits(plan)
         waiting = [run_id for run_id, sha in commits.items() if sha is None]
         if waiting:
             log.info("plan %s waits for the audit commits of runs %s", plan.id, waiting)
             return None
-        changes = await self._plans.changes(plan.id)
-        return record_bytes(plan_record(plan, changes, commits))
+        return await self._expected_plan(plan, commits=commits)
+
+    async def _run_commits(self, plan: PlanRecord) -> dict[int, str | None]:
+        """Each step run's audit commit, from the runs' own audit rows."""
+        run_ids = [step.run_id for step in plan.steps if step.run_id is not None]
+        rows = await self._runs_box.records(run_ids)
+        return {run_id: rows[run_id].commit_sha if run_id in rows else None for run_id in run_ids}
 
     async def _commit(self, path: str, content: bytes, message: str) -> str:
         async with self._lock:
@@ -356,7 +286,7 @@ class AuditService:
             record_bytes(run_record(run)),
         )
         return AuditDetail(
-            SUBJECT_RUN, run_id, run.to_json(), run.audit_commit, _parsed(content), problems
+            SUBJECT_RUN, run_id, run.to_json(), run.audit_commit, parsed(content), problems
         )
 
     async def plan_detail(self, plan_id: int) -> AuditDetail | None:
@@ -378,7 +308,7 @@ class AuditService:
             plan_record_path(plan_id),
             expected,
         )
-        return AuditDetail(SUBJECT_PLAN, plan_id, db, plan.audit_commit, _parsed(content), problems)
+        return AuditDetail(SUBJECT_PLAN, plan_id, db, plan.audit_commit, parsed(content), problems)
 
     async def _check_one(
         self,
@@ -397,14 +327,14 @@ class AuditService:
         return problems, lookup.content if lookup is not None else None
 
     async def _expected_plan(
-        self, plan: PlanRecord, changes: list[ChangeView] | None = None
+        self,
+        plan: PlanRecord,
+        changes: list[ChangeView] | None = None,
+        commits: dict[int, str | None] | None = None,
     ) -> bytes:
-        """The plan's record rebuilt from the database (runs' commits from their audit rows)."""
-        run_ids = [step.run_id for step in plan.steps if step.run_id is not None]
-        runs = await self._runs_box.records(run_ids)
-        commits = {
-            run_id: runs[run_id].commit_sha if run_id in runs else None for run_id in run_ids
-        }
+        """The plan's record rebuilt from the database."""
+        if commits is None:
+            commits = await self._run_commits(plan)
         if changes is None:
             changes = await self._plans.changes(plan.id)
         return record_bytes(plan_record(plan, changes, commits))
@@ -466,13 +396,3 @@ class AuditService:
 
     def _read_trail(self, wanted: list[tuple[str, str]]) -> tuple[set[str], list[FileLookup]]:
         return self._repo.history(), self._repo.read_files(wanted)
-
-
-def _parsed(content: bytes | None) -> Any:
-    """The committed JSON; its text when it is not JSON (a tampered file); None when absent."""
-    if content is None:
-        return None
-    try:
-        return json.loads(content)
-    except ValueError:
-        return content.decode("utf-8", errors="replace")
