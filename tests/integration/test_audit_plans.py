@@ -28,12 +28,13 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-async def audited(services: Services, plan_id: int) -> PlanRecord:
-    """The plan once it is decided and its audit commit is stored on it."""
+async def audited(services: Services, plan_id: int, newer_than: str | None = None) -> PlanRecord:
+    """The plan once it is decided and an audit commit (other than ``newer_than``) is
+    stored on it."""
     async with asyncio.timeout(90):
         while True:
             plan = await services.approval.get(plan_id)
-            if plan.audit_commit is not None:
+            if plan.audit_commit not in (None, newer_than):
                 return plan
             await asyncio.sleep(0.1)
 
@@ -196,12 +197,7 @@ async def test_a_plan_decided_again_after_a_rerun_gets_a_newer_commit(
 
     await services.approval.retry_step(plan.id, 0, "bob")
 
-    async with asyncio.timeout(90):
-        while (again := await services.approval.get(plan.id)).audit_commit in (
-            None,
-            failed.audit_commit,
-        ):
-            await asyncio.sleep(0.1)
+    again = await audited(services, plan.id, newer_than=failed.audit_commit)
     assert committed(services, again)["status"] == "succeeded"
     log = git(services.audit.audit_dir, "log", "--format=%H", "--", plan_record_path(plan.id))
     assert log.split() == [again.audit_commit, failed.audit_commit]
