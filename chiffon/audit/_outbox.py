@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chiffon.audit._records import IndexValues
+from chiffon.audit._index import IndexValues
 from chiffon.audit.models import AuditRecord
 from chiffon.db import SessionFactory, utcnow
 

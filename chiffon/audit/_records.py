@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from chiffon.approval import ChangeView
@@ -23,15 +22,12 @@ __all__ = [
     "RECORD_SCHEMA",
     "SUBJECT_PLAN",
     "SUBJECT_RUN",
-    "IndexValues",
     "plan_commit_message",
-    "plan_index",
     "plan_record",
     "plan_record_path",
     "record_bytes",
     "record_path",
     "run_commit_message",
-    "run_index",
     "run_record",
 ]
 
@@ -39,7 +35,6 @@ AUTHOR = "Chiffon <chiffon@localhost>"
 SUBJECT_RUN = "run"
 SUBJECT_PLAN = "plan"
 RECORD_SCHEMA = 1
-_TITLE_CHARS = 200
 
 
 def record_path(run_id: int) -> str:
@@ -200,66 +195,4 @@ def plan_commit_message(plan: PlanRecord) -> str:
     return (
         f"plan {plan.id}: {plan.status}{who}\n\n"
         f"Plan-Id: {plan.id}\nCorrelation-Id: {plan.correlation_id}\n"
-    )
-
-
-@dataclass(frozen=True)
-class IndexValues:
-    """What the audit list searches by, stored on the audit row beside the commit sha."""
-
-    status: str
-    title: str
-    requested_by: str
-    decided_by: str | None
-    services: str
-    error: str | None
-    finished_at: dt.datetime | None
-
-    def columns(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "title": self.title[:_TITLE_CHARS],
-            "requested_by": self.requested_by[:255],
-            "decided_by": self.decided_by[:255] if self.decided_by else None,
-            "services": self.services[:1024],
-            "error": self.error,
-            "finished_at": self.finished_at,
-        }
-
-
-def _services(names: list[str | None]) -> str:
-    """``|a|b|``: the names lower-cased, each once, in order (searched by substring)."""
-    seen: list[str] = []
-    for name in names:
-        if name and name.lower() not in seen:
-            seen.append(name.lower().replace("|", "/"))
-    return "|" + "|".join(seen) + "|" if seen else ""
-
-
-def run_index(run: RunView, services: list[str]) -> IndexValues:
-    """``services``: the catalog's service names for the run's entry (may be empty)."""
-    return IndexValues(
-        status=str(run.status),
-        title=run.entry_name + (" (check mode)" if run.check_mode else ""),
-        requested_by=run.requested_by,
-        decided_by=None,
-        services=_services([run.entry_name, run.entry_role, *services]),
-        error=run.error,
-        finished_at=run.finished_at,
-    )
-
-
-def plan_index(plan: PlanRecord, services: list[str]) -> IndexValues:
-    names: list[str | None] = []
-    for step in plan.steps:
-        if step.entry:
-            names.extend([step.entry.get("name"), step.entry.get("role")])
-    return IndexValues(
-        status=str(plan.status),
-        title=" ".join(plan.request.split()),
-        requested_by=plan.requester,
-        decided_by=plan.decided_by,
-        services=_services([*names, *services]),
-        error=plan.reason if plan.status is PlanStatus.REJECTED else plan.error,
-        finished_at=plan.finished_at or plan.decided_at,
     )

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from chiffon.approval import ChangeView
 from chiffon.catalog import Entry
-from chiffon.executor import RunView
+from chiffon.executor import EventView, RunView
 from chiffon.planner import PlanRecord
 
 __all__ = ["AuditDetail", "EntryResolver", "NoPlans", "PlanReader", "RunReader", "parsed"]
@@ -22,6 +22,10 @@ class RunReader(Protocol):
     async def finished_runs_without_audit(self) -> list[int]: ...
 
     async def finished_runs(self) -> list[RunView]: ...
+
+    async def list_events(
+        self, run_id: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[EventView]: ...
 
 
 class PlanReader(Protocol):

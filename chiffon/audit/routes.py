@@ -22,8 +22,8 @@ __all__ = ["ROUTES"]
 RESULTS = "audit/_results.html"
 
 # The list's query parameters; `from` is a Python keyword, so each gets a query name.
-From = Annotated[str, Query(query="from", max_length=64)]
-To = Annotated[str, Query(query="to", max_length=64)]
+From = Annotated[str, Query(name="from", max_length=64)]
+To = Annotated[str, Query(name="to", max_length=64)]
 Text = Annotated[str, Query(max_length=1000)]
 Page = Annotated[int, Query(ge=1, le=10_000)]
 

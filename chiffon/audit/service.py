@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 
 from chiffon.approval import ChangeView, PlanDecided
+from chiffon.audit._index import failure_of, plan_index, run_index, service_names
 from chiffon.audit._outbox import Outbox
 from chiffon.audit._records import (
     AUTHOR,
@@ -26,13 +27,11 @@ from chiffon.audit._records import (
     SUBJECT_RUN,
     iso,
     plan_commit_message,
-    plan_index,
     plan_record,
     plan_record_path,
     record_bytes,
     record_path,
     run_commit_message,
-    run_index,
     run_record,
 )
 from chiffon.audit._search import AuditEntry, AuditFilter, entry_of, query
@@ -49,7 +48,6 @@ from chiffon.audit.events import PlanAudited, RunAudited
 from chiffon.audit.models import AuditRecord
 from chiffon.audit.repo import AuditRepo, FileLookup
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogError
 from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import RunFinished
 from chiffon.planner import PlanRecord
@@ -168,9 +166,10 @@ class AuditService:
             await self._runs_box.release(run_id)
             return False
         content = record_bytes(run_record(run))
-        services = await self._services([f"{run.entry_kind}:{run.entry_name}"])
+        services = await service_names(self._entries, [f"{run.entry_kind}:{run.entry_name}"])
         sha = await self._commit(record_path(run_id), content, run_commit_message(run))
-        if not await self._runs_box.complete(run_id, sha, run_index(run, services)):
+        index = run_index(run, services, await failure_of(run, self._executor))
+        if not await self._runs_box.complete(run_id, sha, index):
             # A takeover elsewhere recorded its commit first; ours stays in history, unused.
             log.warning("run %s was recorded by another claimant; commit %s unused", run_id, sha)
             return False
@@ -208,7 +207,8 @@ class AuditService:
         elif not await self._plans_box.claim(plan_id, path, plan.correlation_id):
             return False
         sha = await self._commit(path, content, plan_commit_message(plan))
-        index = plan_index(plan, await self._services([s.entry_ref for s in plan.steps]))
+        refs = [s.entry_ref for s in plan.steps]
+        index = plan_index(plan, await service_names(self._entries, refs))
         if not await self._plans_box.complete(plan_id, sha, index):
             log.warning("plan %s was recorded by another claimant; commit %s unused", plan_id, sha)
             return False
@@ -233,22 +233,6 @@ class AuditService:
     async def _commit(self, path: str, content: bytes, message: str) -> str:
         async with self._lock:
             return await asyncio.to_thread(self._repo.commit_file, path, content, message, AUTHOR)
-
-    async def _services(self, refs: list[str | None]) -> list[str]:
-        """The catalog's service names of these entries (those it still knows)."""
-        found: list[str] = []
-        if self._entries is None:
-            return found
-        for ref in refs:
-            if ref is None:
-                continue
-            try:
-                entry = await self._entries.resolve(ref)
-            except CatalogError:
-                continue
-            if entry.service:
-                found.append(entry.service)
-        return found
 
     # -- reading -------------------------------------------------------------------------------
 
