@@ -165,7 +165,8 @@ def entry_of(row: AuditRecord) -> AuditEntry:
         status=row.status,
         requested_by=row.requested_by,
         decided_by=row.decided_by,
-        services=[name for name in (row.services or "").split("|") if name],
+        # dict: each once, in order (rows indexed by migration 0008 may repeat a name)
+        services=list(dict.fromkeys(name for name in (row.services or "").split("|") if name)),
         error=row.error,
         finished_at=row.finished_at,
         commit_sha=row.commit_sha,
