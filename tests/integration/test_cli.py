@@ -22,6 +22,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from chiffon.db import SCHEMA_HEAD
+
 ENTRY_KEYS = {"kind", "name", "path", "description", "tags", "variables", "valid", "error"}
 UNREACHABLE_DB = "postgresql+psycopg://nobody:hunter22-pw@127.0.0.1:1/x"
 
@@ -147,7 +149,7 @@ def test_it_upgrades_a_migrated_database_again(chiffon: Chiffon, db_url: str) ->
 
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
-    assert sql(db_url, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert sql(db_url, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
 
 
 def test_it_creates_the_sqlite_database_in_the_data_dir(chiffon_sqlite: Chiffon) -> None:

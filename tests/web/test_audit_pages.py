@@ -145,3 +145,13 @@ def test_it_shows_a_run_record_and_notices_a_run_changed_behind_its_back(
         ("run", run["id"], "fail")
     ]
     assert failed["items"][0]["error"] == run["error"]
+
+
+def test_it_documents_the_audit_api_in_openapi(client: TestClient[Litestar]) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+
+    for path in ("/api/audit", "/api/audit/runs/{run_id}", "/api/audit/plans/{plan_id}"):
+        assert path in paths, path
+    names = {p["name"] for p in paths["/api/audit"]["get"]["parameters"]}
+    assert {"from", "to", "service", "status", "person", "kind", "page"} <= names
+    assert "/audit/runs/{run_id}" not in paths  # pages are not part of the API
