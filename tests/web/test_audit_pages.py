@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import text
 
 from chiffon.app import create_app
 from chiffon.settings import Settings
+from tests.integration.test_migrations import sync_engine
 
 HOSTILE = '<script>alert("x")</script> say hello & <b>bold</b>'
 
@@ -144,7 +146,23 @@ def test_it_shows_a_run_record_and_notices_a_run_changed_behind_its_back(
     assert [(i["kind"], i["id"], i["title"]) for i in failed["items"]] == [
         ("run", run["id"], "fail")
     ]
-    assert failed["items"][0]["error"] == run["error"]
+    assert failed["items"][0]["error"] == "localhost: Fail here: This playbook fails on purpose"
+
+    engine = sync_engine(settings.effective_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE runs SET rc = 5"))
+    finally:
+        engine.dispose()
+    tampered = client.get(f"/api/audit/runs/{run['id']}").json()
+    page = client.get(f"/audit/runs/{run['id']}")
+
+    assert tampered["verified"] is False
+    assert tampered["problems"] == [
+        f"run {run['id']}: .audit/runs/{run['id']}.json in audit commit {run['audit_commit']} "
+        "differs from the database: rc"
+    ]
+    assert "not verified" in page.text and "differs from the database: rc" in page.text
 
 
 def test_it_documents_the_audit_api_in_openapi(client: TestClient[Litestar]) -> None:
