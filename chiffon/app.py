@@ -117,7 +117,6 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         capacity=router,
         capacity_wait_s=settings.capacity_wait_seconds,
     )
-    audit = overrides.get("audit") or AuditService(sessions, settings.audit_dir, bus, executor)
     live = overrides.get("live") or LiveRuns(executor)
     planner = overrides.get("planner") or Planner(
         catalog,
@@ -129,6 +128,9 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
         sessions, bus, planner.plans, catalog, executor
+    )
+    audit = overrides.get("audit") or AuditService(
+        sessions, settings.audit_dir, bus, executor, plans=approval, entries=catalog
     )
     watch = PlanWatch()
     analyzer = overrides.get("analyzer") or AnalyzerService(

@@ -39,6 +39,19 @@ def _port(value: str) -> int:
     return port
 
 
+MAX_DAYS = 36_500
+
+
+def _days(value: str) -> int:
+    """An argparse type: a whole number of days from 1 to ``MAX_DAYS``."""
+    days = int(value) if value.strip().isdigit() else 0
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of days: use a whole number from 1 to {MAX_DAYS}"
+        )
+    return days
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chiffon", description="Run your homelab's Ansible playbooks, recorded and audited."
@@ -126,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the git audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="check that the database and the git trail agree")
+    failures = audit_commands.add_parser(
+        "failures", help="failed runs and plans of the last days, from the audit trail"
+    )
+    failures.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
+    failures.add_argument("--json", action="store_true", help="print a JSON list")
 
     unit = commands.add_parser("systemd-unit", help="print a hardened systemd unit")
     unit.add_argument("--user", default="chiffon", help="service user (default chiffon)")
@@ -415,12 +433,21 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(_settings(args), work))
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.audit_command == "failures":
+        return cmd_audit_failures(args)
+    return cmd_audit_verify(args)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         report = await services.audit.verify()
         for problem in report.problems:
             print(problem)
-        print(f"checked {report.checked} runs: " + ("ok" if report.ok else "PROBLEMS FOUND"))
+        print(
+            f"checked {report.runs_checked} runs and {report.plans_checked} plans: "
+            + ("ok" if report.ok else "PROBLEMS FOUND")
+        )
         return 0 if report.ok else 1
 
     return asyncio.run(_with_services(_settings(args), work, scan=False))
@@ -481,6 +508,28 @@ def cmd_agents(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(_settings(args), work, scan=False))
 
 
+def cmd_audit_failures(args: argparse.Namespace) -> int:
+    async def work(services: Services) -> int:
+        found = await services.audit.failures(args.days)
+        if args.json:
+            print(json.dumps([entry.to_json() for entry in found], indent=2))
+            return 0
+        for entry in found:
+            when = entry.finished_at.strftime("%Y-%m-%d %H:%M") if entry.finished_at else "?"
+            who = entry.requested_by or "?"
+            if entry.decided_by and entry.decided_by != entry.requested_by:
+                who += f" (approved by {entry.decided_by})"
+            print(f"{entry.subject} {entry.subject_id}  {when} UTC  {entry.title}  by {who}")
+            error = (entry.error or "").strip().splitlines() or ["none recorded"]
+            print(f"    error: {error[0]}")
+            print(f"    commit: {entry.commit_sha or 'pending'}")
+        day_s = "day" if args.days == 1 else "days"
+        print(f"{len(found)} failed in the last {args.days} {day_s}")
+        return 0
+
+    return asyncio.run(_with_services(_settings(args), work, scan=False))
+
+
 def cmd_systemd_unit(args: argparse.Namespace) -> int:
     from chiffon.lib.systemd import unit_text
 
@@ -498,10 +547,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "analyze": cmd_analyze,
     "diagnose": cmd_diagnose,
     "draft": cmd_draft,
-    "audit": cmd_audit_verify,
     "agent": cmd_agent,
     "agents": cmd_agents,
     "agent-token": cmd_agent_token,
+    "audit": cmd_audit,
     "systemd-unit": cmd_systemd_unit,
 }
 

@@ -76,6 +76,10 @@ class ApprovalService:
             raise PlanNotFound(f"there is no plan {plan_id}")
         return plan
 
+    async def find(self, plan_id: int) -> PlanRecord | None:
+        """The plan, or None when there is none with this id."""
+        return await self._plans.get(plan_id)
+
     async def recent(self, limit: int = 50) -> list[PlanRecord]:
         """The newest plans first."""
         return await self._plans.recent(limit)
@@ -87,6 +91,22 @@ class ApprovalService:
                 select(PlanChange).where(PlanChange.plan_id == plan_id).order_by(PlanChange.id)
             )
             return [ChangeView(r.by, r.action, r.detail, r.at) for r in rows]
+
+    async def plan_of_run(self, run_id: int) -> int | None:
+        """The plan whose step ``run_id`` carries out (not a preview run), if any."""
+        found = await self._plans.plan_of_run(run_id)
+        return found[0] if found else None
+
+    async def decided_plans(self) -> list[PlanRecord]:
+        """Plans that reached an end (what the audit trail holds), oldest first."""
+        return await self._plans.decided()
+
+    async def decided_plans_without_audit(self) -> list[int]:
+        """Ids of plans that reached an end but have no audit commit yet."""
+        return [plan.id for plan in await self._plans.decided(without_audit=True)]
+
+    async def set_audit_commit(self, plan_id: int, commit_sha: str) -> None:
+        await self._plans.set_audit_commit(plan_id, commit_sha)
 
     async def stale_steps(self, plan: PlanRecord) -> list[str]:
         """One line per step whose catalog entry changed (or vanished) since it was planned."""
@@ -240,6 +260,7 @@ class ApprovalService:
             PlanStatus.RUNNING,
             finished_at=None,
             error=None,
+            audit_commit=None,  # decided again later, it gets a newer audit commit
         ):
             raise await self._lost_race(plan_id, "re-run")
         await self._record(plan.id, by, "retried", {"step": position + 1, "changed": stale})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chiffon.approval import PlanDecided
+from chiffon.audit.events import RunAudited
 from chiffon.audit.service import AuditService
 from chiffon.bus import Subscriptions
 from chiffon.executor import RunFinished
@@ -13,4 +15,6 @@ def subscriptions(service: AuditService) -> Subscriptions:
     """The table ``EventBus.register`` takes, bound to ``service``."""
     return {
         RunFinished: [service.when_run_finished_commit],
+        PlanDecided: [service.when_plan_decided_commit],
+        RunAudited: [service.when_run_audited_commit_its_plan],
     }

@@ -162,6 +162,36 @@ class PlanStore:
             ).first()
         return (found[0], found[1]) if found else None
 
+    async def decided(self, without_audit: bool = False) -> list[PlanRecord]:
+        """Plans that reached an end (rejected, succeeded, failed, cancelled), oldest first;
+        with ``without_audit`` only those without an audit commit."""
+        finished = [str(s) for s in PlanStatus if s.is_finished]
+        query = select(PlanRow).where(PlanRow.status.in_(finished)).order_by(PlanRow.id)
+        if without_audit:
+            query = query.where(PlanRow.audit_commit.is_(None))
+        async with self._sessions() as session:
+            rows = list((await session.scalars(query)).all())
+            steps: dict[int, list[PlanStepRow]] = {row.id: [] for row in rows}
+            for start in range(0, len(rows), 500):  # under every backend's parameter limit
+                found = await session.scalars(
+                    select(PlanStepRow)
+                    .where(PlanStepRow.plan_id.in_([row.id for row in rows[start : start + 500]]))
+                    .order_by(PlanStepRow.plan_id, PlanStepRow.position)
+                )
+                for step in found:
+                    steps[step.plan_id].append(step)
+            return [record_of(row, steps[row.id]) for row in rows]
+
+    async def set_audit_commit(self, plan_id: int, commit_sha: str) -> None:
+        """Store the plan's audit commit, unless it is running again (a re-run step) by now."""
+        finished = [str(s) for s in PlanStatus if s.is_finished]
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(PlanRow)
+                .where(PlanRow.id == plan_id, PlanRow.status.in_(finished))
+                .values(audit_commit=commit_sha)
+            )
+
     async def active_plan_ids(self) -> list[int]:
         """Plans approved or running (what a restart must pick up)."""
         async with self._sessions() as session:

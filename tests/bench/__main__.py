@@ -7,6 +7,7 @@ import sys
 
 from . import (
     bench_analyzer,
+    bench_audit,
     bench_executor,
     bench_ingest,
     bench_llm,
@@ -25,6 +26,7 @@ def main() -> int:
         "analyzer": bench_analyzer.run(),
         "router": bench_router.run(),
         "llm_planning": bench_llm.run(),
+        "audit": bench_audit.run(),
     }
     print(json.dumps(figures, indent=2))
     return 0 if all(f.get("ok") for f in figures.values()) else 1

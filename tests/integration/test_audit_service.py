@@ -25,7 +25,7 @@ from chiffon.audit.repo import AuditRepo
 from chiffon.audit.service import AUTHOR, record_bytes
 from chiffon.bus import EventBus
 from chiffon.db import SessionFactory
-from chiffon.executor import RunFinished, RunStatus, RunView
+from chiffon.executor import EventView, RunFinished, RunStatus, RunView
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -83,6 +83,11 @@ class Runs:
         return sorted(
             (run for run in self.runs.values() if run.status.is_finished), key=lambda r: r.id
         )
+
+    async def list_events(
+        self, run_id: int, after_seq: int = 0, limit: int = 1000
+    ) -> list[EventView]:
+        return []
 
     async def when_run_audited_store_commit(self, event: RunAudited) -> None:
         self.change(event.run_id, audit_commit=event.commit_sha)

@@ -339,7 +339,7 @@ def test_it_verifies_the_audit_trail_and_names_a_run_changed_behind_its_back(
     clean = chiffon("audit", "verify")
 
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "checked 2 runs: ok" in clean.stdout
+    assert "checked 2 runs and 0 plans: ok" in clean.stdout
 
     sql(db_url, "UPDATE runs SET status = 'failed' WHERE id = 1")
     tampered = chiffon("audit", "verify")
@@ -349,6 +349,42 @@ def test_it_verifies_the_audit_trail_and_names_a_run_changed_behind_its_back(
     assert "status" in tampered.stdout
     assert "run 2:" not in tampered.stdout
     assert "PROBLEMS FOUND" in tampered.stdout
+
+
+@pytest.mark.slow
+def test_it_lists_the_failures_of_the_last_days(chiffon: Chiffon, db_url: str) -> None:
+    assert chiffon("run", "hello.yml", "--json").returncode == 0
+    failed = json.loads(chiffon("run", "fail.yml", "--json").stdout.splitlines()[-1])
+    three_days_back = (
+        "finished_at - INTERVAL '3 days'"
+        if db_url.startswith("postgresql")
+        else "datetime(finished_at, '-3 days')"
+    )
+    sql(db_url, f"UPDATE audit_records SET finished_at = {three_days_back}")
+
+    listed = chiffon("audit", "failures", "--days", "7", "--json")
+    text = chiffon("audit", "failures")
+    recent = chiffon("audit", "failures", "--days", "1")
+
+    assert listed.returncode == 0, listed.stderr
+    [item] = json.loads(listed.stdout)
+    assert (item["kind"], item["id"], item["status"]) == ("run", failed["run_id"], "failed")
+    assert item["title"] == "fail" and item["requested_by"] == "cli"
+    assert item["commit"] == failed["audit_commit"]
+    assert item["error"] == "localhost: Fail here: This playbook fails on purpose"
+    assert text.returncode == 0
+    assert f"run {failed['run_id']}" in text.stdout and failed["audit_commit"] in text.stdout
+    assert "1 failed in the last 7 days" in text.stdout
+    assert recent.returncode == 0 and recent.stdout == "0 failed in the last 1 day\n"
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "seven", "1.5", "99999999"])
+def test_it_refuses_a_bad_number_of_days(chiffon_sqlite: Chiffon, days: str) -> None:
+    result = chiffon_sqlite("audit", "failures", f"--days={days}")
+
+    assert result.returncode == 2
+    assert "argument --days" in result.stderr and "not a number of days" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- serve ----------------------------------------------------------------------------------
