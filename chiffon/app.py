@@ -13,7 +13,7 @@ from chiffon import __version__
 from chiffon.audit import AuditService, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogService
+from chiffon.catalog import CatalogService, EmbeddingIndex
 from chiffon.db import SessionFactory, make_engine, make_session_factory
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
@@ -59,12 +59,22 @@ class Services:
         await self.engine.dispose()
 
 
+def embedding_index(settings: Settings) -> EmbeddingIndex | None:
+    """The catalog's embedding index in the data dir; None when CHIFFON_EMBEDDINGS is false."""
+    if not settings.embeddings:
+        log.info("semantic matching is off: CHIFFON_EMBEDDINGS=false")
+        return None
+    return EmbeddingIndex(settings.index_dir, settings.models_dir, settings.embedding_model_dir)
+
+
 def bootstrap(settings: Settings, **overrides: Any) -> Services:
     """Build every service on ``settings``; ``overrides`` replace one by name (tests)."""
     bus: EventBus = overrides.get("bus") or EventBus()
     engine = overrides.get("engine") or make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
-    catalog = overrides.get("catalog") or CatalogService(sessions, settings.playbooks_dir)
+    catalog = overrides.get("catalog") or CatalogService(
+        sessions, settings.playbooks_dir, embedding_index(settings)
+    )
     executor = overrides.get("executor") or ExecutorService(
         sessions,
         bus,

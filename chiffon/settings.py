@@ -37,6 +37,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     event_batch_size: int = 500
     cancel_grace_seconds: float = 0.5
+    embeddings: bool = True  # semantic matching of requests to catalog entries
+    embedding_model_dir: Path | None = None  # None: the packaged model, else a download
 
     @property
     def effective_database_url(self) -> str:
@@ -51,6 +53,16 @@ class Settings:
     @property
     def audit_dir(self) -> Path:
         return self.data_dir / "audit"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the catalog's embedding index lives."""
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the embedding model is assembled from its packages (or downloaded to)."""
+        return self.data_dir / "models"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -75,6 +87,19 @@ def _positive_float(value: str) -> float:
     if not math.isfinite(number) or number <= 0:
         raise ValueError(value)
     return number
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(value)
 
 
 def _log_level(value: str) -> str:
@@ -104,6 +129,8 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "secret_key": (str, "a string"),
     "event_batch_size": (_int_in(1, 100_000), "an integer from 1 to 100000"),
     "cancel_grace_seconds": (_positive_float, "a number above 0"),
+    "embeddings": (_bool, "true or false (also 1/0, yes/no, on/off)"),
+    "embedding_model_dir": (_path, "a directory holding model.onnx and tokenizer.json"),
 }
 _SECRETS = {"database_url", "secret_key"}
 

@@ -26,6 +26,7 @@ from chiffon.catalog._entry import (
     Variable,
 )
 from chiffon.catalog._files import inventories
+from chiffon.catalog.index import EmbeddingIndex
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import SessionFactory, utcnow
 
@@ -35,11 +36,21 @@ _KEY = tuple[str, str, str]
 
 
 class CatalogService:
-    """Discovers the playbook repo at ``playbooks_dir`` and answers questions about it."""
+    """Discovers the playbook repo at ``playbooks_dir`` and answers questions about it.
 
-    def __init__(self, session_factory: SessionFactory, playbooks_dir: Path) -> None:
+    ``embeddings`` is the entries' embedding index, or None when semantic matching is turned
+    off; it is brought up to date by whoever needs it (the planner, ``chiffon catalog scan``),
+    not by ``scan``, so that start-up never waits for a model."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        playbooks_dir: Path,
+        embeddings: EmbeddingIndex | None = None,
+    ) -> None:
         self._sessions = session_factory
         self.playbooks_dir = Path(playbooks_dir).expanduser().resolve()
+        self.embeddings = embeddings
         self._scan_lock = asyncio.Lock()
         self._not_playbooks: dict[str, str] = {}
 
