@@ -184,11 +184,6 @@ def cmd_catalog_scan(args: argparse.Namespace) -> int:
             print(f"{mark} {entry.kind:<8} {entry.name:<32} {entry.path}")
             if not entry.valid:
                 print(f"    {entry.error}")
-        invalid = sum(not e.valid for e in result.entries)
-        print(
-            f"{len(result.entries)} entries ({invalid} invalid) in {result.seconds:.2f}s: "
-            f"{result.parsed} parsed, {result.reused} unchanged, {result.removed} removed"
-        )
         if update is None:
             print("semantic index: off (CHIFFON_EMBEDDINGS=false)")
         elif update.off:
@@ -198,6 +193,11 @@ def cmd_catalog_scan(args: argparse.Namespace) -> int:
                 f"semantic index: {update.embedded} embedded, {update.kept} unchanged, "
                 f"{update.removed} removed in {update.seconds:.2f}s"
             )
+        invalid = sum(not e.valid for e in result.entries)
+        print(
+            f"{len(result.entries)} entries ({invalid} invalid) in {result.seconds:.2f}s: "
+            f"{result.parsed} parsed, {result.reused} unchanged, {result.removed} removed"
+        )
         return 0
 
     return asyncio.run(_with_services(_settings(args), work, scan=False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import time
 import uuid
 from dataclasses import dataclass
@@ -69,7 +70,24 @@ def read_sidecar(directory: Path, model: str) -> Sidecar | None:
         raise IndexCorrupt("an entry points at a text that has no vector")
     if sha256(directory / name) != sidecar.sha256:
         raise IndexCorrupt(f"{name} is not the file {SIDECAR} describes")
+    found = _stored_dimensions(directory / name)
+    if found != sidecar.dimensions:
+        raise IndexCorrupt(f"{name} holds {found}-dimensional vectors, not {sidecar.dimensions}")
     return sidecar
+
+
+def _stored_dimensions(path: Path) -> int:
+    """The vectors' dimensions as hnswlib's file header gives them: hnswlib loads a file into an
+    index of any dimensions without a word, and then reads past its vectors.
+
+    The header starts with six size_t: level-0 offset, max elements, element count, bytes per
+    element, label offset and data offset; a vector (float32) lies between the last two."""
+    with path.open("rb") as handle:
+        header = handle.read(48)
+    if len(header) < 48:
+        raise IndexCorrupt(f"{path.name} is too short to be an hnswlib index")
+    label_offset, data_offset = struct.unpack("<6Q", header)[4:6]
+    return (label_offset - data_offset) // 4 if label_offset > data_offset else 0
 
 
 def new_vectors_name() -> str:

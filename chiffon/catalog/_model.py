@@ -46,6 +46,13 @@ class ModelSource:
     identity: str
 
     @property
+    def weights(self) -> str:
+        """The real path of the weights (through the links), which names a loaded model."""
+        if self.folder is None:
+            return f"{self.cache_dir}/{MODEL_NAME}"
+        return str((self.folder / MODEL_FILE).resolve())
+
+    @property
     def described(self) -> str:
         return str(self.folder) if self.folder is not None else f"{MODEL_NAME} (download)"
 

@@ -48,6 +48,9 @@ from chiffon.catalog._model import MODEL_NAME, ModelSource, choose_source
 log = logging.getLogger("chiffon.catalog.index")
 
 _BATCH = 64
+# One loaded model per process, whichever index asks (a model is ~100 MB in memory).
+_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS_LOCK = threading.Lock()
 _QUERY_CACHE = 256
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 
@@ -107,6 +110,11 @@ class EmbeddingIndex:
     def off(self) -> str | None:
         """Why semantic matching is off (no model could be loaded), or None."""
         return self._off
+
+    @property
+    def source(self) -> ModelSource | None:
+        """Where the model comes from, once an update or search has looked."""
+        return self._source
 
     async def refresh(
         self, entries: Sequence[Entry], progress: Progress | None = None
@@ -235,10 +243,14 @@ class EmbeddingIndex:
 
         source = self._source
         assert source is not None and self._state is not None
-        if source.folder is not None:
-            model = TextEmbedding(MODEL_NAME, specific_model_path=str(source.folder))
-        else:
-            model = TextEmbedding(MODEL_NAME, cache_dir=str(source.cache_dir))
+        with _MODELS_LOCK:
+            model = _MODELS.get((source.identity, source.weights))
+            if model is None:
+                if source.folder is not None:
+                    model = TextEmbedding(MODEL_NAME, specific_model_path=str(source.folder))
+                else:
+                    model = TextEmbedding(MODEL_NAME, cache_dir=str(source.cache_dir))
+                _MODELS[(source.identity, source.weights)] = model
         dimensions = len(next(iter(model.embed(["probe"]))))
         log.info("semantic matching uses %s (%d dimensions)", source.described, dimensions)
         with self._state_lock:

@@ -194,10 +194,10 @@ class Index:
             first, second, _ = sorted((name_score, words, semantic), reverse=True)
             score = first + _SECOND_WEIGHT * second
             score *= self._action_factor(action, self._names[number].action)
-            if said:
-                reason = f"name '{said}'"
-            elif semantic > words:
+            if semantic > max(name_score, words):
                 reason = f"meaning {cosine:.2f}"
+            elif said:
+                reason = f"name '{said}'"
             else:
                 reason = f"words {words:.2f}"
             hits.append(
