@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from chiffon.catalog import EmbeddingIndex, EntryKind, packaged_model_present
