@@ -153,7 +153,7 @@ def choose_source(
         folder = assemble_packaged(models_dir, packages)
     except ModelMissing as missing:
         cache = models_dir / "fastembed"
-        if not (cache.is_dir() and any(cache.iterdir())) and not _reachable(DOWNLOAD_HOST):
+        if not (cache.is_dir() and any(cache.iterdir())) and not reachable(DOWNLOAD_HOST):
             raise ModelMissing(
                 f"{missing}; and {DOWNLOAD_HOST} cannot be reached to download it "
                 "(or set CHIFFON_EMBEDDING_MODEL_DIR to a folder holding the model)"
@@ -162,7 +162,7 @@ def choose_source(
     return ModelSource(folder, models_dir, _identity(folder))
 
 
-def _reachable(host: str, timeout_s: float = 3.0) -> bool:
+def reachable(host: str, timeout_s: float = 3.0) -> bool:
     """Whether a download could start: a proxy is configured, or ``host`` takes a TCP
     connection on 443 within ``timeout_s``."""
     if urllib.request.getproxies():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chiffon.catalog import EmbeddingIndex, Entry, EntryKind, entry_key, packaged_model_present
-from chiffon.catalog._model import DOWNLOAD_HOST, _reachable
+from chiffon.catalog._model import DOWNLOAD_HOST, reachable
 
 from ._entries import make_entry
 
@@ -204,7 +204,7 @@ def test_it_reports_progress_while_embedding(tmp_path: Path) -> None:
     assert seen == [(0, 70), (64, 70), (70, 70)]
 
 
-@pytest.mark.skipif(_reachable(DOWNLOAD_HOST), reason=f"{DOWNLOAD_HOST} is reachable from here")
+@pytest.mark.skipif(reachable(DOWNLOAD_HOST), reason=f"{DOWNLOAD_HOST} is reachable from here")
 def test_it_is_off_at_once_when_no_package_ships_the_model_and_none_can_be_downloaded(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
