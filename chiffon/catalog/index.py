@@ -44,6 +44,7 @@ from chiffon.catalog._index_files import (
     write_sidecar,
 )
 from chiffon.catalog._model import MODEL_NAME, PACKAGES, ModelSource, choose_source
+from chiffon.lib.progressbar import LoggedProgress
 
 log = logging.getLogger("chiffon.catalog.index")
 
@@ -157,7 +158,7 @@ class EmbeddingIndex:
                     return IndexUpdate(0, 0, 0, _since(started), self._off)
                 fresh, stale, kept = self._changes(texts, wanted)  # the model may reset it
                 log.info("embedding %d catalog texts for semantic matching", len(fresh))
-            report = progress or _LoggedProgress()
+            report = progress or LoggedProgress(log, "embedded %d of %d catalog texts")
             vectors = self._embed(list(fresh.values()), report) if fresh else None
             if fresh and vectors is None:
                 return IndexUpdate(0, 0, 0, _since(started), self._off)
@@ -386,20 +387,6 @@ class EmbeddingIndex:
             )
         os.replace(temporary, self.directory / name)
         write_sidecar(self.directory, sidecar)
-
-
-class _LoggedProgress:
-    """Progress for callers that draw none (the web service): a log line every few seconds."""
-
-    def __init__(self, every_s: float = 5.0) -> None:
-        self._every_s = every_s
-        self._last = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if 0 < done < total and now - self._last >= self._every_s:
-            self._last = now
-            log.info("embedded %d of %d catalog texts", done, total)
 
 
 def _since(started: float) -> float:

@@ -1,8 +1,9 @@
 """A progress bar for long work in a terminal command, drawn on stderr only when the work turns
-out to be long."""
+out to be long; and its counterpart for a service, a line in the log now and then."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -76,3 +77,20 @@ class ProgressBar:
         filled = _WIDTH * done // total
         bar = "#" * filled + "." * (_WIDTH - filled)
         return f"{self.label} [{bar}] {done}/{total} {elapsed:.0f}s"
+
+
+class LoggedProgress:
+    """Progress for work that draws no bar (the web service): ``message`` % (done, total) in
+    the log at most every ``every_s`` seconds."""
+
+    def __init__(self, log: logging.Logger, message: str, every_s: float = 5.0) -> None:
+        self._log = log
+        self._message = message
+        self._every_s = every_s
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if 0 < done < total and now - self._last >= self._every_s:
+            self._last = now
+            self._log.info(self._message, done, total)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import logging
 
-from chiffon.lib.progressbar import ProgressBar
+import pytest
+
+from chiffon.lib.progressbar import LoggedProgress, ProgressBar
 
 
 class Clock:
@@ -73,3 +76,15 @@ def test_close_ends_a_line_left_open_by_interrupted_work() -> None:
     bar.close()
 
     assert stream.getvalue().endswith("1/4 3s\n") and stream.getvalue().count("\n") == 1
+
+
+def test_logged_progress_says_how_far_it_got_at_most_every_few_seconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    progress = LoggedProgress(logging.getLogger("test.progress"), "embedded %d of %d", every_s=0)
+
+    with caplog.at_level(logging.INFO, logger="test.progress"):
+        for done in (0, 5, 10):
+            progress(done, 10)
+
+    assert [r.getMessage() for r in caplog.records] == ["embedded 5 of 10"]
