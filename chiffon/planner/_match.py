@@ -48,6 +48,7 @@ class Hit:
     score: float
     reason: str
     named: bool  # the clause says the entry's name (not only words it uses)
+    worded: bool = True  # some of the clause's words are the entry's (not only its meaning)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,13 @@ class Index:
             else:
                 reason = f"words {words:.2f}"
             hits.append(
-                Hit(self.entries[number], round(min(score, 1.0), 4), reason, name_score >= 0.9)
+                Hit(
+                    self.entries[number],
+                    round(min(score, 1.0), 4),
+                    reason,
+                    named=name_score >= 0.9,
+                    worded=name_score > 0 or words > 0,
+                )
             )
         hits.sort(key=lambda h: (-h.score, _PREFERENCE[h.entry.kind], h.entry.name))
         return hits

@@ -125,6 +125,21 @@ async def test_it_still_answers_no_match_when_nothing_fits(
 
 
 @needs_model
+async def test_it_keeps_an_unknown_second_thing_as_its_own_no_match_step(
+    session_factory: SessionFactory, corpus: Path, tmp_path: Path
+) -> None:
+    # "Nextcloud" is nearest in meaning to immich (photos, self-hosted), which must not fold
+    # the clause into the immich step.
+    planner = await semantic_planner(session_factory, corpus, tmp_path)
+
+    plan = await planner.plan("deploy immich and set up Nextcloud")
+
+    assert [s.status for s in plan.steps] == [StepStatus.MATCHED, StepStatus.NO_MATCH]
+    assert plan.steps[0].entry is not None and plan.steps[0].entry.name == "immich"
+    assert plan.steps[1].clause == "set up Nextcloud"
+
+
+@needs_model
 async def test_it_uses_the_packaged_model_offline(
     session_factory: SessionFactory, tmp_path: Path
 ) -> None:
