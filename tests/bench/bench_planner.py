@@ -134,8 +134,9 @@ async def accuracy(tmp: Path, semantic: bool = True) -> dict[str, Any]:
 async def speed(tmp: Path, requests: list[str]) -> dict[str, Any]:
     """On 1,000 filler roles more: the cold catalog scan; the cold index build (the planner's
     first ``prepare``: model load, every entry embedded, the match index); a rescan with
-    nothing changed as a new process does it (scan, then the embedding index read back from
-    disk and checked); plan latency, first pass (every clause embedded) and warm."""
+    nothing changed (scan and embedding index checked), and the embedding index opened anew
+    from disk as a new process does it; plan latency, first pass (every clause embedded) and
+    warm."""
     repo, data = tmp / "scaled", tmp / "scaled-data"
     data.mkdir()
     make_corpus(repo, scale=1000)
@@ -153,12 +154,16 @@ async def speed(tmp: Path, requests: list[str]) -> dict[str, Any]:
         await planner.prepare()
         build_s, build_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         embedded = len(json.loads((data / "index" / "index.json").read_text())["labels"])
-        again = CatalogService(sessions, repo, embedding_index(data))
+        assert catalog.embeddings is not None
         started, cpu = time.perf_counter(), time.process_time()
-        rescan = await again.scan()
-        assert again.embeddings is not None
-        unchanged = await again.embeddings.refresh(rescan.entries)
+        rescan = await catalog.scan()
+        scanned = time.perf_counter()
+        unchanged = await catalog.embeddings.refresh(rescan.entries)
         rescan_s, rescan_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        check_s = time.perf_counter() - scanned
+        started = time.perf_counter()
+        reopened = await embedding_index(data).refresh(rescan.entries)
+        reopen_s = time.perf_counter() - started
         first: list[float] = []
         first_cpu: list[float] = []
         warm: list[float] = []
@@ -178,6 +183,9 @@ async def speed(tmp: Path, requests: list[str]) -> dict[str, Any]:
             "rescan_unchanged_s": round(rescan_s, 3),
             "rescan_unchanged_cpu_s": round(rescan_cpu_s, 3),
             "rescan_unchanged_embedded": unchanged.embedded,
+            "rescan_unchanged_index_check_s": round(check_s, 3),
+            "index_reopen_unchanged_s": round(reopen_s, 3),
+            "index_reopen_embedded": reopened.embedded,
             "plan_ms_p50": round(median(warm), 2),
             "plan_ms_p95": round(percentile(warm, 95), 2),
             "plan_ms_p95_first_pass": round(percentile(first, 95), 2),
@@ -209,6 +217,7 @@ def run() -> dict[str, Any]:
         and timing["plan_ms_p95"] <= 100
         and timing["index_build_s"] <= 15
         and timing["rescan_unchanged_s"] <= 1
+        and timing["index_reopen_unchanged_s"] <= 1
     )
     return {
         "tiers": tiers,
@@ -218,7 +227,12 @@ def run() -> dict[str, Any]:
             for name, tier in lexical.items()
         },
         **timing,
-        "targets": {"plan_ms_p95": 100, "index_build_s": 15, "rescan_unchanged_s": 1},
+        "targets": {
+            "plan_ms_p95": 100,
+            "index_build_s": 15,
+            "rescan_unchanged_s": 1,
+            "index_reopen_unchanged_s": 1,
+        },
         "ok": ok,
     }
 
