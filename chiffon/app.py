@@ -18,7 +18,7 @@ from chiffon.approval.handlers import subscriptions as approval_subscriptions
 from chiffon.audit import AuditService, commit_paths, repo_head
 from chiffon.audit.handlers import subscriptions as audit_subscriptions
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogService
+from chiffon.catalog import CatalogService, EmbeddingIndex
 from chiffon.db import SessionFactory, make_engine, make_session_factory, utcnow
 from chiffon.executor import ExecutorService
 from chiffon.executor.handlers import subscriptions as executor_subscriptions
@@ -81,13 +81,24 @@ class Services:
         await self.engine.dispose()
 
 
+def embedding_index(settings: Settings) -> EmbeddingIndex | None:
+    """The catalog's embedding index in the data dir; None when CHIFFON_EMBEDDINGS is false."""
+    if not settings.embeddings:
+        log.info("semantic matching is off: CHIFFON_EMBEDDINGS=false")
+        return None
+    return EmbeddingIndex(settings.index_dir, settings.models_dir, settings.embedding_model_dir)
+
+
 def bootstrap(settings: Settings, **overrides: Any) -> Services:
     """Build every service on ``settings``; ``overrides`` replace one by name (tests)."""
     bus: EventBus = overrides.get("bus") or EventBus()
     engine = overrides.get("engine") or make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
     catalog = overrides.get("catalog") or CatalogService(
-        sessions, settings.playbooks_dir, commit_paths=commit_paths
+        sessions,
+        settings.playbooks_dir,
+        commit_paths=commit_paths,
+        embeddings=embedding_index(settings),
     )
     agents = overrides.get("agents") or AgentRegistry(
         sessions,

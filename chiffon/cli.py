@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from chiffon import __version__
 from chiffon.lib.extravars import ExtraVarsError, parse_extra_vars
+from chiffon.lib.progressbar import ProgressBar
 from chiffon.router.agent import add_agent_arguments, run_agent
 from chiffon.settings import Settings, SettingsError, load_settings
 
@@ -219,9 +220,21 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embedding_bar() -> ProgressBar:
+    return ProgressBar("embedding catalog entries")
+
+
 def cmd_catalog_scan(args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         result = await services.catalog.scan()
+        embeddings = services.catalog.embeddings
+        update = None
+        if embeddings is not None:
+            bar = _embedding_bar()
+            try:
+                update = await embeddings.refresh(result.entries, bar)
+            finally:
+                bar.close()
         if args.json:
             print(json.dumps([e.to_json() for e in result.entries], indent=2, default=str))
             return 0
@@ -230,6 +243,15 @@ def cmd_catalog_scan(args: argparse.Namespace) -> int:
             print(f"{mark} {entry.kind:<8} {entry.name:<32} {entry.path}")
             if not entry.valid:
                 print(f"    {entry.error}")
+        if update is None:
+            print("semantic index: off (CHIFFON_EMBEDDINGS=false)")
+        elif update.off:
+            print(f"semantic index: off ({update.off})")
+        else:
+            print(
+                f"semantic index: {update.embedded} embedded, {update.kept} unchanged, "
+                f"{update.removed} removed in {update.seconds:.2f}s"
+            )
         invalid = sum(not e.valid for e in result.entries)
         print(
             f"{len(result.entries)} entries ({invalid} invalid) in {result.seconds:.2f}s: "
@@ -322,6 +344,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
 
         async def one(services: Services) -> int:
+            await _prepare(services)
             plan = await services.planner.plan(request)
             if args.format == "json":
                 print(json.dumps(plan.to_json(), default=str))
@@ -333,7 +356,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     lines = _batch_lines(args.batch)
 
     async def batch(services: Services) -> int:
-        await services.planner.prepare()  # the index is built once, before the first line
+        await _prepare(services)  # the index is built once, before the first line
         rejected = 0
         for line in lines:
             try:
@@ -382,6 +405,14 @@ def cmd_draft(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_services(_settings(args), work))
+
+
+async def _prepare(services: Services) -> None:
+    bar = _embedding_bar()
+    try:
+        await services.planner.prepare(progress=bar)
+    finally:
+        bar.close()
 
 
 def _batch_lines(source: str) -> list[str]:

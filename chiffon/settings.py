@@ -64,6 +64,8 @@ class Settings:
     capacity_wait_seconds: float = 3600.0  # a run paused for capacity fails after this
     # In priority order (local first); empty: the deterministic planner only.
     llm_providers: tuple[LlmProvider, ...] = ()
+    embeddings: bool = True  # semantic matching of requests to catalog entries
+    embedding_model_dir: Path | None = None  # None: the packaged model, else a download
 
     @property
     def effective_database_url(self) -> str:
@@ -78,6 +80,16 @@ class Settings:
     @property
     def audit_dir(self) -> Path:
         return self.data_dir / "audit"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the catalog's embedding index lives."""
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the embedding model is assembled from its packages (or downloaded to)."""
+        return self.data_dir / "models"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -120,6 +132,19 @@ def _host_name(value: str) -> str:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(value)
+
+
 def _log_level(value: str) -> str:
     if value.lower() not in LOG_LEVELS:
         raise ValueError(value)
@@ -155,6 +180,8 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "agent_flood_seconds": (_float_in(0.01, 3600), "a number of seconds from 0.01 to 3600"),
     "heartbeat_retention_hours": (_float_in(0.1, 24 * 3650), "a number of hours from 0.1"),
     "capacity_wait_seconds": (_float_in(1, 30 * 86400), "a number of seconds from 1 to 2592000"),
+    "embeddings": (_bool, "true or false (also 1/0, yes/no, on/off)"),
+    "embedding_model_dir": (_path, "a directory holding model.onnx and tokenizer.json"),
 }
 _SECRETS = {"database_url", "secret_key"}
 

@@ -27,6 +27,7 @@ from chiffon.catalog._entry import (
     Variable,
 )
 from chiffon.catalog._files import inventories
+from chiffon.catalog.index import EmbeddingIndex
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import SessionFactory, utcnow
 
@@ -38,17 +39,23 @@ CommitPaths = Callable[[Path, dict[str, bytes], str, str], str | None]
 
 
 class CatalogService:
-    """Discovers the playbook repo at ``playbooks_dir`` and answers questions about it."""
+    """Discovers the playbook repo at ``playbooks_dir`` and answers questions about it.
+
+    ``embeddings`` is the entries' embedding index, or None when semantic matching is turned
+    off; it is brought up to date by whoever needs it (the planner, ``chiffon catalog scan``),
+    not by ``scan``, so that start-up never waits for a model."""
 
     def __init__(
         self,
         session_factory: SessionFactory,
         playbooks_dir: Path,
         commit_paths: CommitPaths | None = None,
+        embeddings: EmbeddingIndex | None = None,
     ) -> None:
         self._sessions = session_factory
         self._commit_paths = commit_paths
         self.playbooks_dir = Path(playbooks_dir).expanduser().resolve()
+        self.embeddings = embeddings
         self._scan_lock = asyncio.Lock()
         self._not_playbooks: dict[str, str] = {}
 

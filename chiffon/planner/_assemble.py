@@ -129,8 +129,9 @@ def _merged(draft: _Draft, drafts: list[_Draft], index: Index, words: list[str])
     mine, theirs = draft.best, previous.best
     same = mine is not None and theirs is not None and mine.entry == theirs.entry
     if not same and mine is None and theirs is not None:
-        # Below the threshold on its own, but its best guess is the step before's entry.
-        same = bool(draft.hits) and draft.hits[0].entry == theirs.entry
+        # Below the threshold on its own, but its best guess is the step before's entry. A
+        # guess by meaning alone does not count: every clause is nearest to something.
+        same = bool(draft.hits) and draft.hits[0].worded and draft.hits[0].entry == theirs.entry
         if not same and all(index.knows(w) for w in words):
             combined = index.search(f"{previous.query} {draft.query}", previous.action)
             same = bool(combined) and combined[0].entry == theirs.entry

@@ -1,11 +1,14 @@
-"""Matching a clause to catalog entries: names first, then BM25 over what entries say.
+"""Matching a clause to catalog entries: names first, then BM25 over what entries say, then
+what they mean.
 
 The name matcher compares the clause's word n-grams with every entry's name, service and role,
 ignoring case, punctuation, hyphens vs underscores vs spaces, word order, domain suffixes and
 the action words a playbook's file name carries (``kuma-deploy`` is "kuma" + deploy). The
-lexical matcher is BM25 over name, description, tags, task names and variable names. Both give
-a score in [0, 1]; the fused score is the larger plus a little of the smaller, and the action
-(install / configure / remove) the clause asks for nudges entries whose names say otherwise.
+lexical matcher is BM25 over name, description, tags, task names and variable names. The
+semantic matcher (when the catalog has an embedding index) is the cosine similarity of the
+clause and the entry's text, mapped to [0, 1]. Each gives a score in [0, 1]; the fused score is
+the largest plus a little of the next, and the action (install / configure / remove) the clause
+asks for nudges entries whose names say otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chiffon.catalog import Entry, EntryKind
+from chiffon.catalog import Entry, EntryKind, Similar, entry_key
 from chiffon.planner._bm25 import BM25
 from chiffon.planner._text import ACTION_WORDS, STOP_WORDS, Action, content_words, stem, tokens
 
@@ -25,6 +28,16 @@ _PREFERENCE = {EntryKind.PLAYBOOK: 0, EntryKind.TAG: 1, EntryKind.ROLE: 2}
 _MAX_GRAM = 4
 _NEAR_WORDS = 12
 _Keep = Callable[[int, float, str], None]
+SemanticSearch = Callable[[str, int], list[Similar]]
+# all-MiniLM-L6-v2 (int8) puts a described need and the entry that serves it at cosine 0.3-0.9,
+# and unrelated pairs mostly below 0.3 but up to 0.5 ("jenkins for CI" ~ redis). So meaning
+# alone reaches THRESHOLD only from cosine 0.6 (calibrated on the development set and held-out
+# requests on other repos): below that it ranks candidates and backs up the other matchers.
+_COSINE_FLOOR = 0.2
+_COSINE_AT_THRESHOLD = 0.6
+_SEMANTIC_K = 20
+_SECOND_WEIGHT = 0.15
+_SERVICE_DISCOUNT = 0.02  # a sibling's meaning counts a little less than an entry's own
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class Hit:
     score: float
     reason: str
     named: bool  # the clause says the entry's name (not only words it uses)
+    worded: bool = True  # some of the clause's words are the entry's (not only its meaning)
 
 
 @dataclass(frozen=True)
@@ -93,8 +107,18 @@ def _unique_by_name(entries: Sequence[Entry]) -> list[Entry]:
 class Index:
     """Every valid entry, ready to be matched against clauses."""
 
-    def __init__(self, entries: Sequence[Entry]) -> None:
+    def __init__(self, entries: Sequence[Entry], semantic: SemanticSearch | None = None) -> None:
         self.entries = _unique_by_name(entries)
+        number_of_name = {entry.name: number for number, entry in enumerate(self.entries)}
+        # Every entry's key leads to the one entry kept under its name.
+        self._number_of_key = {entry_key(e): number_of_name[e.name] for e in entries}
+        self._semantic = semantic
+        # Playbooks that share a service (kuma-deploy, kuma-config-update) are about the same
+        # software: what any of them says tells what the service is for.
+        self._services: dict[str, list[int]] = {}
+        for number, entry in enumerate(self.entries):
+            if entry.service:
+                self._services.setdefault(entry.service.lower(), []).append(number)
         self._names = [_name_forms(entry) for entry in self.entries]
         self._compact: dict[str, list[int]] = {}
         self._bags: dict[tuple[str, ...], list[int]] = {}
@@ -157,22 +181,55 @@ class Index:
         query = self._query(text)
         lexical = self._bm25.relative(query)
         covered = self._bm25.coverage(query)
+        meaning = self.meaning(text)
         hits: list[Hit] = []
-        for number in names.keys() | lexical.keys():
+        for number in names.keys() | lexical.keys() | meaning.keys():
             name_score, said = names.get(number, (0.0, ""))
             share = covered.get(number, 0.0)
             words = 0.5 * lexical.get(number, 0.0) + 0.5 * share
             # A name explains the clause less when the clause is mostly about other things
             # ("backups of my docker volumes" is about backups, not the docker role).
             name_score *= 0.7 + 0.3 * max(share, 0.5)
-            score = max(name_score, words) + 0.15 * min(name_score, words)
+            cosine = meaning.get(number, 0.0)
+            semantic = _semantic_score(cosine)
+            first, second, _ = sorted((name_score, words, semantic), reverse=True)
+            score = first + _SECOND_WEIGHT * second
             score *= self._action_factor(action, self._names[number].action)
-            reason = f"name '{said}'" if said else f"words {words:.2f}"
+            if semantic > max(name_score, words):
+                reason = f"meaning {cosine:.2f}"
+            elif said:
+                reason = f"name '{said}'"
+            else:
+                reason = f"words {words:.2f}"
             hits.append(
-                Hit(self.entries[number], round(min(score, 1.0), 4), reason, name_score >= 0.9)
+                Hit(
+                    self.entries[number],
+                    round(min(score, 1.0), 4),
+                    reason,
+                    named=name_score >= 0.9,
+                    worded=name_score > 0 or words > 0,
+                )
             )
         hits.sort(key=lambda h: (-h.score, _PREFERENCE[h.entry.kind], h.entry.name))
         return hits
+
+    def meaning(self, text: str) -> dict[int, float]:
+        """Cosine similarity of ``text`` to the nearest entries' texts, by entry number (the
+        best of the entries kept under one name, and nearly the best of the playbooks of one
+        service); empty without an embedding index."""
+        if self._semantic is None or not content_words(text):
+            return {}
+        found: dict[int, float] = {}
+        for similar in self._semantic(text, _SEMANTIC_K):
+            number = self._number_of_key.get(similar.key)
+            if number is not None and similar.similarity > found.get(number, -1.0):
+                found[number] = similar.similarity
+        for numbers in self._services.values():
+            best = max((found[n] for n in numbers if n in found), default=None)
+            if best is not None:
+                for number in numbers:
+                    found[number] = max(found.get(number, -1.0), best - _SERVICE_DISCOUNT)
+        return found
 
     def _query(self, text: str) -> list[str]:
         raw = tokens(text)
@@ -191,3 +248,10 @@ class Index:
         if wanted is None:
             wanted = Action.INSTALL
         return 1.05 if wanted is named else 0.55
+
+
+def _semantic_score(cosine: float) -> float:
+    """Cosine similarity mapped to [0, 1]: 0 up to the floor, THRESHOLD at
+    ``_COSINE_AT_THRESHOLD``, linear in between and beyond."""
+    span = (_COSINE_AT_THRESHOLD - _COSINE_FLOOR) / THRESHOLD
+    return max(0.0, min(1.0, (cosine - _COSINE_FLOOR) / span))

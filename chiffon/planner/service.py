@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogService, Entry, Saved
+from chiffon.catalog import CatalogService, Entry, Progress, Saved
 from chiffon.db import SessionFactory
 from chiffon.lib.ids import new_correlation_id
 from chiffon.planner._assemble import build_plan
 from chiffon.planner._drafts import draft_for
 from chiffon.planner._inventory import InventoryFacts, mtimes, read_facts
-from chiffon.planner._match import Index
+from chiffon.planner._match import Index, SemanticSearch
 from chiffon.planner._plan import Draft, Plan, StepStatus
 from chiffon.planner._providers import LlmPlanner
 from chiffon.planner._records import PlanRecord
@@ -147,19 +147,33 @@ class Planner:
         message = message or f"Add generated draft {draft.path} for {draft.service} (not reviewed)"
         return await self._catalog.write_files({draft.path: draft.text}, message, author)
 
-    async def prepare(self) -> _Ready:
+    async def prepare(self, progress: Progress | None = None) -> _Ready:
         """The index for the catalog as stored now, built (off the loop) only when changed:
-        the key is the catalog's fingerprint (content hashes) and the inventory files' times."""
+        the key is the catalog's fingerprint (content hashes) and the inventory files' times.
+        The catalog's embedding index is brought up to date with it (new and changed entries
+        embedded; ``progress`` hears how far that got)."""
         root = self.playbooks_dir
         stamps = await asyncio.to_thread(mtimes, root)
         key = f"{await self._catalog.fingerprint()} {stamps!r}"
         async with self._lock:
             if self._ready is None or self._ready.key != key:
                 entries = await self._catalog.list_entries()
-                index, facts = await asyncio.to_thread(_build, entries, root)
+                semantic = await self._semantic(entries, progress)
+                index, facts = await asyncio.to_thread(_build, entries, root, semantic)
                 self._ready = _Ready(key, index, facts)
             return self._ready
 
+    async def _semantic(
+        self, entries: list[Entry], progress: Progress | None
+    ) -> SemanticSearch | None:
+        embeddings = self._catalog.embeddings
+        if embeddings is None:
+            return None
+        update = await embeddings.refresh(entries, progress)
+        return embeddings.search if update.off is None else None
 
-def _build(entries: list[Entry], root: Path) -> tuple[Index, InventoryFacts]:
-    return Index(entries), read_facts(root)
+
+def _build(
+    entries: list[Entry], root: Path, semantic: SemanticSearch | None
+) -> tuple[Index, InventoryFacts]:
+    return Index(entries, semantic), read_facts(root)

@@ -296,3 +296,37 @@ def test_it_hides_a_bad_database_url_in_the_toml_file(tmp_path: Path) -> None:
 
     assert "database_url" in message
     assert "hunter22" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("false", False), ("0", False), ("Off", False), ("no", False), ("true", True), ("1", True)],
+)
+def test_it_reads_whether_embeddings_are_on(value: str, expected: bool) -> None:
+    assert load_settings({"CHIFFON_EMBEDDINGS": value}).embeddings is expected
+
+
+def test_it_keeps_the_embedding_index_and_model_in_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"CHIFFON_DATA_DIR": str(tmp_path), "CHIFFON_EMBEDDING_MODEL_DIR": "~/minilm"}
+    )
+
+    assert settings.embeddings is True
+    assert settings.index_dir == tmp_path / "index"
+    assert settings.models_dir == tmp_path / "models"
+    assert settings.embedding_model_dir == Path("~/minilm").expanduser()
+    assert load_settings({}).embedding_model_dir is None
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "2"])
+def test_it_rejects_an_embeddings_value_that_is_not_a_boolean(value: str) -> None:
+    message = _error({"CHIFFON_EMBEDDINGS": value})
+
+    assert "CHIFFON_EMBEDDINGS" in message and "true or false" in message
+
+
+def test_it_reads_embeddings_off_from_the_toml_file(tmp_path: Path) -> None:
+    config = tmp_path / "chiffon.toml"
+    config.write_text("[chiffon]\nembeddings = false\n")
+
+    assert load_settings({"CHIFFON_CONFIG": str(config)}).embeddings is False
