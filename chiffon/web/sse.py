@@ -88,9 +88,7 @@ def _log_message(seq: int, stdout: str) -> ServerSentEventMessage:
     """An event's ``log`` message. Every viewer of a run sends the same bytes for an event, so
     they are rendered and encoded once (per event, not per viewer: 50 viewers of a busy run
     otherwise spend most of the stream's CPU time redoing this)."""
-    return _EncodedMessage(
-        ServerSentEventMessage(data=log_line(seq, stdout), event="log", id=seq)
-    )
+    return _EncodedMessage(ServerSentEventMessage(data=log_line(seq, stdout), event="log", id=seq))
 
 
 def _status(

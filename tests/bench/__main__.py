@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from . import bench_executor, bench_ingest, bench_live, bench_planner, bench_startup
+from . import (
+    bench_executor,
+    bench_ingest,
+    bench_live,
+    bench_pages,
+    bench_planner,
+    bench_startup,
+)
 
 
 def main() -> int:
@@ -15,6 +22,7 @@ def main() -> int:
         "startup": bench_startup.run(),
         "planner": bench_planner.run(),
         "live_view": bench_live.run(),
+        "pages": bench_pages.run(),
     }
     print(json.dumps(figures, indent=2))
     return 0 if all(f.get("ok") for f in figures.values()) else 1
