@@ -1,12 +1,13 @@
 """Executor: runs catalog entries through ansible-runner and records every event."""
 
-from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from ._types import EventView, LogLine, RunRequest, RunRequestError, RunStatus, RunView
 from .events import RunEventRecorded, RunFinished, RunQueued, RunStarted
 from .service import ExecutorService
 
 __all__ = [
     "EventView",
     "ExecutorService",
+    "LogLine",
     "RunEventRecorded",
     "RunFinished",
     "RunQueued",
