@@ -141,7 +141,7 @@ class EventView:
 @dataclass(frozen=True, slots=True)
 class LogLine:
     """What a run's log and progress show of an event: no data, no time, so that reading a
-    thousand of them for a run page costs a third of as many ``EventView``s."""
+    thousand of them for a run page costs about a third of as many ``EventView``s."""
 
     seq: int
     type: str

@@ -372,8 +372,8 @@ class ExecutorService:
     async def list_events(
         self, run_id: int, after_seq: int = 0, limit: int = 1000
     ) -> list[EventView]:
-        # Plain column rows, not ORM objects: a run page reads a thousand of these, and
-        # building (and tracking) an entity per row cost most of the page's time.
+        # Plain column rows, not ORM objects: building (and tracking) an entity per row took
+        # about 40% of reading a thousand events (the live view's backlog, the events API).
         async with self._sessions() as session:
             rows = await session.execute(
                 select(*_EVENT_COLUMNS)
