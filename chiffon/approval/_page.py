@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chiffon.approval.service import ApprovalService, ChangeView
-from chiffon.catalog import CatalogError, CatalogService, Variable
+from chiffon.catalog import CatalogService, Variable
 from chiffon.executor import ExecutorService, RunView
 from chiffon.planner import PlanRecord
 
@@ -57,6 +57,8 @@ async def plan_page(
     plan = await approval.get(plan_id)
     runs: dict[int, RunView] = {}
     declared: dict[int, list[Variable]] = {}
+    # Each entry resolved once for both the variables and the staleness check.
+    resolved = await approval.resolve_steps(plan) if plan.status.is_open else {}
     for step in plan.steps:
         for run_id in (step.run_id, step.preview_run_id):
             if run_id is not None:
@@ -64,10 +66,8 @@ async def plan_page(
                 if run is not None:
                     runs[run_id] = run
         if step.entry_ref is not None and plan.status.is_open:
-            try:
-                declared[step.position] = list((await catalog.resolve(step.entry_ref)).variables)
-            except CatalogError:
-                declared[step.position] = []
-    stale = await approval.stale_steps(plan) if plan.status.is_open else []
+            entry = resolved.get(step.entry_ref)
+            declared[step.position] = list(entry.variables) if entry is not None else []
+    stale = await approval.stale_steps(plan, resolved) if plan.status.is_open else []
     changes = await approval.changes(plan_id)
     return PlanPage(plan, changes, runs, declared, stale, error)

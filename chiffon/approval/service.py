@@ -8,7 +8,7 @@ people deciding at once cannot both win. Running the approved plan is the dispat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from chiffon.approval._vars import InvalidVariable, check_vars
 from chiffon.approval.events import PlanApproved, PlanChanged, PlanDecided
 from chiffon.approval.models import PlanChange
 from chiffon.bus import EventBus
-from chiffon.catalog import CatalogError, CatalogService
+from chiffon.catalog import CatalogError, CatalogService, Entry
 from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService
 from chiffon.planner import PlanRecord, PlanStatus, PlanStore, StepRecord, StepState
@@ -108,16 +108,34 @@ class ApprovalService:
     async def set_audit_commit(self, plan_id: int, commit_sha: str) -> None:
         await self._plans.set_audit_commit(plan_id, commit_sha)
 
-    async def stale_steps(self, plan: PlanRecord) -> list[str]:
-        """One line per step whose catalog entry changed (or vanished) since it was planned."""
+    async def resolve_steps(self, plan: PlanRecord) -> dict[str, Entry | None]:
+        """Each step's catalog entry as it is now, by entry ref (None: no longer there);
+        every distinct ref resolved once."""
+        resolved: dict[str, Entry | None] = {}
+        for step in plan.steps:
+            ref = step.entry_ref
+            if ref is None or ref in resolved:
+                continue
+            try:
+                resolved[ref] = await self._catalog.resolve(ref)
+            except CatalogError:
+                resolved[ref] = None
+        return resolved
+
+    async def stale_steps(
+        self, plan: PlanRecord, resolved: Mapping[str, Entry | None] | None = None
+    ) -> list[str]:
+        """One line per step whose catalog entry changed (or vanished) since it was planned;
+        ``resolved`` (from ``resolve_steps``) spares resolving the entries again."""
+        if resolved is None:
+            resolved = await self.resolve_steps(plan)
         found: list[str] = []
         for step in plan.steps:
             ref = step.entry_ref
             if ref is None:
                 continue
-            try:
-                entry = await self._catalog.resolve(ref)
-            except CatalogError:
+            entry = resolved.get(ref)
+            if entry is None:
                 found.append(f"step {step.position + 1}: {ref} is no longer in the playbook repo")
                 continue
             if entry.content_hash != step.entry_hash:

@@ -1,6 +1,6 @@
 """Executor: runs catalog entries through ansible-runner and records every event."""
 
-from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from ._types import EventView, LogLine, RunRequest, RunRequestError, RunStatus, RunView
 from ._usage import ResourceUsage
 from .events import RunEventRecorded, RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .service import ExecutorService
@@ -8,6 +8,7 @@ from .service import ExecutorService
 __all__ = [
     "EventView",
     "ExecutorService",
+    "LogLine",
     "ResourceUsage",
     "RunEventRecorded",
     "RunFinished",

@@ -156,3 +156,15 @@ class EventView:
             "data": self.data,
             "created_at": self.created_at.isoformat(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """What a run's log and progress show of an event: no data, no time, so that reading a
+    thousand of them for a run page costs about a third of as many ``EventView``s."""
+
+    seq: int
+    type: str
+    host: str | None
+    task: str | None
+    stdout: str

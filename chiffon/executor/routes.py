@@ -22,7 +22,7 @@ from litestar.status_codes import (
 )
 
 from chiffon.catalog import CatalogService
-from chiffon.executor import EventView, ExecutorService, RunRequest, RunRequestError, RunView
+from chiffon.executor import ExecutorService, LogLine, RunRequest, RunRequestError, RunView
 from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.router import Needs, NeedsError
 from chiffon.web.live import LiveRuns
@@ -44,13 +44,13 @@ async def _run_or_404(executor: ExecutorService, run_id: int) -> RunView:
 
 async def _log_and_progress(
     executor: ExecutorService, run_id: int
-) -> tuple[list[EventView], Progress]:
+) -> tuple[list[LogLine], Progress]:
     """The first ``LOG_PAGE`` events, and the progress folded from all of them."""
-    log: list[EventView] = []
+    log: list[LogLine] = []
     progress = Progress()
     after = 0
     while True:
-        page = await executor.list_events(run_id, after, 1000)
+        page = await executor.list_log(run_id, after, 1000)
         for event in page:
             progress.add(event)
         if len(log) < LOG_PAGE:

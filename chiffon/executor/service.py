@@ -30,7 +30,7 @@ from ._capacity import CapacityGate, CapacitySignal, await_placement, with_candi
 from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
 from ._rows import count_events, store_usage, view_of
-from ._types import EventView, RunRequest, RunRequestError, RunStatus, RunView
+from ._types import EventView, LogLine, RunRequest, RunRequestError, RunStatus, RunView
 from ._usage import ResourceUsage
 from .events import RunFinished, RunPausedForCapacity, RunQueued, RunStarted
 from .models import Run, RunEvent
@@ -47,6 +47,16 @@ class _Active:
     cancelled: threading.Event
     task: asyncio.Task[RunView]
 
+
+# EventView's fields, in its order.
+_EVENT_COLUMNS = (
+    RunEvent.run_id, RunEvent.seq, RunEvent.type, RunEvent.host, RunEvent.task,
+    RunEvent.stdout, RunEvent.data, RunEvent.created_at,
+)  # fmt: skip
+
+# LogLine's fields, in its order: decoding ``data`` (JSON) and ``created_at`` (a datetime
+# parsed from text on SQLite) was two thirds of reading a run page's events.
+_LOG_COLUMNS = (RunEvent.seq, RunEvent.type, RunEvent.host, RunEvent.task, RunEvent.stdout)
 
 _OUTCOMES = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELLED}
 
@@ -434,15 +444,27 @@ class ExecutorService:
     ) -> list[EventView]:
         """The run's events after ``after_seq`` in order; only those of ``types`` when given
         (the analyzer reads a 10,000-event run's few failures without the rest)."""
-        statement = select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
+        # Plain column rows, not ORM objects: building (and tracking) an entity per row took
+        # about 40% of reading a thousand events (the live view's backlog, the events API).
+        statement = select(*_EVENT_COLUMNS).where(
+            RunEvent.run_id == run_id, RunEvent.seq > after_seq
+        )
         if types is not None:
             statement = statement.where(RunEvent.type.in_(list(types)))
         async with self._sessions() as session:
-            rows = await session.scalars(statement.order_by(RunEvent.seq).limit(limit))
-            return [
-                EventView(e.run_id, e.seq, e.type, e.host, e.task, e.stdout, e.data, e.created_at)
-                for e in rows
-            ]
+            rows = await session.execute(statement.order_by(RunEvent.seq).limit(limit))
+            return [EventView(*row) for row in rows]
+
+    async def list_log(self, run_id: int, after_seq: int = 0, limit: int = 1000) -> list[LogLine]:
+        """The run's events with ``seq > after_seq`` as ``LogLine``s, in order."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(*_LOG_COLUMNS)
+                .where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
+                .order_by(RunEvent.seq)
+                .limit(limit)
+            )
+            return [LogLine(*row) for row in rows]
 
     async def set_audit_commit(self, run_id: int, commit_sha: str) -> None:
         async with self._sessions() as session, session.begin():

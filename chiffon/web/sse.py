@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import lru_cache
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import ServerSentEvent
@@ -62,15 +63,32 @@ async def run_event_stream(
             continue
         dirty = progress.add(event) or dirty
         if event.seq > after_seq:
-            yield ServerSentEventMessage(
-                data=log_line(event.seq, event.stdout), event="log", id=event.seq
-            )
+            yield _log_message(event.seq, event.stdout)
             last_sent = now
     final = await executor.get_run(run.id) or run
     yield _status(templates, final, progress)
     if final.status.is_finished:
         yield ServerSentEventMessage(data=str(final.status), event="end")
     # else: the service is shutting down; the browser reconnects and resumes.
+
+
+class _EncodedMessage(ServerSentEventMessage):
+    """A message encoded once and then sent as is, to however many viewers."""
+
+    def __init__(self, message: ServerSentEventMessage) -> None:
+        super().__init__(data=message.data, event=message.event, id=message.id)
+        self._encoded = message.encode()
+
+    def encode(self) -> bytes:
+        return self._encoded
+
+
+@lru_cache(maxsize=1024)
+def _log_message(seq: int, stdout: str) -> ServerSentEventMessage:
+    """An event's ``log`` message. Every viewer of a run sends the same bytes for an event, so
+    they are rendered and encoded once per event, not once per viewer (about 45 µs each time
+    on the bench machine, against 1 µs for a cached one)."""
+    return _EncodedMessage(ServerSentEventMessage(data=log_line(seq, stdout), event="log", id=seq))
 
 
 def _status(

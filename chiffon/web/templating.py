@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from chiffon.lib.ansi import to_html
 
-__all__ = ["ansi", "configure_environment", "duration", "log_line", "render"]
+__all__ = ["ansi", "configure_environment", "duration", "log_line", "log_lines", "render"]
 
 
 @lru_cache(maxsize=8192)
@@ -35,7 +36,22 @@ def log_line(seq: int, stdout: str | None) -> Markup:
     nothing for an event without output."""
     if not stdout:
         return Markup("")
-    return Markup('<div class="ev" data-seq="%d">%s</div>') % (seq, ansi(stdout))
+    # Formatted directly (not ``Markup % ...``, ten times slower over a 1,000-line log):
+    # ``seq`` goes through int() and ``to_html`` escapes every character it keeps.
+    return Markup(f'<div class="ev" data-seq="{int(seq)}">{_ansi_cached(stdout)}</div>')
+
+
+class LoggedEvent(Protocol):
+    @property
+    def seq(self) -> int: ...
+    @property
+    def stdout(self) -> str | None: ...
+
+
+def log_lines(events: Iterable[LoggedEvent]) -> Markup:
+    """A run's log as HTML: ``log_line`` of each event, joined (one call from the template
+    instead of one per event)."""
+    return Markup("".join([log_line(event.seq, event.stdout) for event in events]))
 
 
 def datetime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -73,6 +89,7 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     environment.lstrip_blocks = True
     environment.filters.update(ansi=ansi, datetime=datetime, duration=duration, value=to_yaml_like)
     environment.globals["log_line"] = log_line
+    environment.globals["log_lines"] = log_lines
 
 
 def render(engine: JinjaTemplateEngine, name: str, **context: Any) -> str:

@@ -10,7 +10,9 @@ from . import (
     bench_audit,
     bench_executor,
     bench_ingest,
+    bench_live,
     bench_llm,
+    bench_pages,
     bench_planner,
     bench_router,
     bench_startup,
@@ -27,6 +29,8 @@ def main() -> int:
         "router": bench_router.run(),
         "llm_planning": bench_llm.run(),
         "audit": bench_audit.run(),
+        "live_view": bench_live.run(),
+        "pages": bench_pages.run(),
     }
     print(json.dumps(figures, indent=2))
     return 0 if all(f.get("ok") for f in figures.values()) else 1

@@ -54,6 +54,12 @@ async def test_it_runs_a_playbook_and_records_every_event_in_order(services: Ser
     assert run.host_stats["localhost"]["failures"] == 0
     assert run.started_at and run.finished_at and run.finished_at >= run.started_at
     assert run.audit_commit and len(run.audit_commit) == 40
+    lines = await services.executor.list_log(run.id)
+    assert [(e.seq, e.type, e.host, e.task, e.stdout) for e in events] == [
+        (line.seq, line.type, line.host, line.task, line.stdout) for line in lines
+    ]
+    page = await services.executor.list_log(run.id, after_seq=2, limit=3)
+    assert [line.seq for line in page] == [3, 4, 5]
 
 
 async def test_it_marks_a_failing_playbook_failed_with_its_rc(services: Services) -> None:
