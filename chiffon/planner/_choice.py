@@ -80,12 +80,18 @@ class Choice:
     vars: dict[str, Any]
 
 
+# A candidate scored lower than this is noise (a faint likeness in meaning of gibberish to some
+# description): the model is not offered it, so it is not asked to choose among noise.
+MIN_OFFER_SCORE = 0.2
+
+
 def offers_for(plan: Plan) -> list[Offer]:
     found: list[Offer] = []
     for number, step in enumerate(plan.steps):
         candidates: dict[str, Entry] = {}
         for candidate in step.candidates:
-            candidates.setdefault(candidate.entry.ref, candidate.entry)
+            if candidate.score >= MIN_OFFER_SCORE or candidate.entry == step.entry:
+                candidates.setdefault(candidate.entry.ref, candidate.entry)
         proposed = step.entry.ref if step.entry is not None else None
         found.append(Offer(number, step.clause, candidates, proposed))
     return found
