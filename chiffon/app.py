@@ -25,6 +25,7 @@ from chiffon.executor.handlers import subscriptions as executor_subscriptions
 from chiffon.planner import LlmPlanner, Planner
 from chiffon.router import AgentRegistry, Router, RouterUpkeep
 from chiffon.settings import Settings
+from chiffon.web.accounts import AccountService
 from chiffon.web.live import LiveRuns
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Services:
     agents: AgentRegistry
     router: Router
     upkeep: RouterUpkeep
+    accounts: AccountService
 
     async def start(self, scan: bool = True) -> None:
         """Recover what a crash left, finish pending audit commits, scan the playbook repo."""
@@ -138,7 +140,12 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
     )
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
-        sessions, bus, planner.plans, catalog, executor
+        sessions,
+        bus,
+        planner.plans,
+        catalog,
+        executor,
+        require_second_approver=settings.require_second_approver,
     )
     audit = overrides.get("audit") or AuditService(
         sessions, settings.audit_dir, bus, executor, plans=approval, entries=catalog
@@ -152,6 +159,9 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         lint_executable=settings.ansible_lint or None,
         lint_timeout_s=settings.lint_timeout_seconds,
         explainer=overrides.get("explainer"),
+    )
+    accounts = overrides.get("accounts") or AccountService(
+        sessions, clock=overrides.get("clock", utcnow), session_hours=settings.session_hours
     )
     bus.register(executor_subscriptions(executor))
     bus.register(approval_subscriptions(approval))
@@ -175,6 +185,7 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         agents,
         router,
         upkeep,
+        accounts,
     )
 
 
@@ -214,6 +225,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
     # Imported here so that CLI commands that need no web app start faster.
     from litestar import Litestar
     from litestar.di import Provide
+    from litestar.middleware import DefineMiddleware
     from litestar.openapi.config import OpenAPIConfig
     from litestar.plugins.htmx import HTMXPlugin
     from litestar.plugins.jinja import JinjaTemplateEngine
@@ -225,6 +237,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
     def provide(value: object) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
+    from chiffon.web.auth import AuthMiddleware
     from chiffon.web.errors import exception_handlers
     from chiffon.web.templating import configure_environment
 
@@ -238,8 +251,11 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
     return Litestar(
         route_handlers=[
             *_route_handlers(),
-            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], opt={"public": True}
+            ),
         ],
+        middleware=[DefineMiddleware(AuthMiddleware, accounts=services.accounts)],
         dependencies={
             "settings": provide(settings),
             "catalog": provide(services.catalog),
@@ -252,6 +268,7 @@ def create_app(settings: Settings, **overrides: Any) -> Litestar:
             "analyzer": provide(services.analyzer),
             "agents": provide(services.agents),
             "router": provide(services.router),
+            "accounts": provide(services.accounts),
         },
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR,

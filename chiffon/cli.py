@@ -11,11 +11,15 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chiffon import __version__
+from chiffon._cli_accounts import ACCOUNT_COMMANDS, add_account_commands
+from chiffon._cli_base import CommandError
+from chiffon._cli_base import command_settings as _settings
+from chiffon._cli_base import with_services as _with_services
 from chiffon.lib.extravars import ExtraVarsError, parse_extra_vars
 from chiffon.lib.progressbar import ProgressBar
 from chiffon.router.agent import add_agent_arguments, run_agent
@@ -26,10 +30,6 @@ if TYPE_CHECKING:
     from chiffon.executor import ResourceUsage
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-class CommandError(Exception):
-    """Something the person asked for cannot be done; printed without a traceback."""
 
 
 def _port(value: str) -> int:
@@ -146,31 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     failures.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
     failures.add_argument("--json", action="store_true", help="print a JSON list")
 
+    add_account_commands(commands)
+
     unit = commands.add_parser("systemd-unit", help="print a hardened systemd unit")
     unit.add_argument("--user", default="chiffon", help="service user (default chiffon)")
     return parser
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if getattr(args, "playbooks", None):
-        settings = settings.with_overrides(playbooks_dir=args.playbooks)
-    return settings
-
-
-async def _with_services(
-    settings: Settings, work: Callable[[Services], Awaitable[int]], scan: bool = True
-) -> int:
-    from chiffon.app import bootstrap
-    from chiffon.db import upgrade_database
-
-    await asyncio.to_thread(upgrade_database, settings.effective_database_url)
-    services = bootstrap(settings)
-    try:
-        await services.start(scan=scan)
-        return await work(services)
-    finally:
-        await services.stop()
 
 
 def _is_loopback(host: str) -> bool:
@@ -182,6 +162,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+async def _has_accounts(settings: Settings) -> bool:
+    from chiffon.db import make_engine, make_session_factory
+    from chiffon.web.accounts import AccountService
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        return await AccountService(make_session_factory(engine)).has_users()
+    finally:
+        await engine.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -191,12 +182,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    if not _is_loopback(host):
-        raise CommandError(
-            f"refusing to listen on {host}: until accounts exist Chiffon serves only on "
-            "loopback (127.0.0.1 or ::1). Put a reverse proxy in front, or use an SSH tunnel."
-        )
     upgrade_database(settings.effective_database_url)
+    if not _is_loopback(host) and not asyncio.run(_has_accounts(settings)):
+        raise CommandError(
+            f"refusing to listen on {host}: until an account exists Chiffon serves only on "
+            "loopback (127.0.0.1 or ::1). Create the admin first: "
+            "chiffon user add NAME --role admin"
+        )
     app = create_app(settings)
     print(f"Chiffon {__version__} on http://{host}:{port}  (playbooks: {settings.playbooks_dir})")
     # An open live-log stream must not hold a stop (systemd) forever: streams get 3 s.
@@ -583,6 +575,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "agent-token": cmd_agent_token,
     "audit": cmd_audit,
     "systemd-unit": cmd_systemd_unit,
+    **ACCOUNT_COMMANDS,
 }
 
 

@@ -8,20 +8,25 @@ from chiffon.db import Base
 from chiffon.executor.models import Run, RunEvent
 from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow
 from chiffon.router.models import Agent, AgentHeartbeat
+from chiffon.web.models import ApiToken, LoginFailure, User, WebSession
 
 __all__ = [
     "Agent",
     "AgentHeartbeat",
+    "ApiToken",
     "AuditRecord",
     "Base",
     "CatalogEntry",
     "Diagnosis",
     "LintResult",
     "LlmUsage",
+    "LoginFailure",
     "PlanChange",
     "PlanRow",
     "PlanStepRow",
     "Run",
     "RunEvent",
     "Suggestion",
+    "User",
+    "WebSession",
 ]

@@ -66,6 +66,8 @@ class Settings:
     llm_providers: tuple[LlmProvider, ...] = ()
     embeddings: bool = True  # semantic matching of requests to catalog entries
     embedding_model_dir: Path | None = None  # None: the packaged model, else a download
+    require_second_approver: bool = False  # the requester of a plan may not approve it
+    session_hours: float = 14 * 24.0  # how long a browser stays signed in
 
     @property
     def effective_database_url(self) -> str:
@@ -182,6 +184,8 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "capacity_wait_seconds": (_float_in(1, 30 * 86400), "a number of seconds from 1 to 2592000"),
     "embeddings": (_bool, "true or false (also 1/0, yes/no, on/off)"),
     "embedding_model_dir": (_path, "a directory holding model.onnx and tokenizer.json"),
+    "require_second_approver": (_bool, "true or false (also 1/0, yes/no, on/off)"),
+    "session_hours": (_float_in(0.1, 24 * 365), "a number of hours from 0.1 to 8760"),
 }
 _SECRETS = {"database_url", "secret_key"}
 

@@ -25,6 +25,7 @@ from chiffon.catalog import CatalogService
 from chiffon.executor import ExecutorService, LogLine, RunRequest, RunRequestError, RunView
 from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.router import Needs, NeedsError
+from chiffon.web.identity import person
 from chiffon.web.live import LiveRuns
 from chiffon.web.progress import Progress
 from chiffon.web.sse import run_event_stream
@@ -108,22 +109,23 @@ async def new_run_page(
 
 @post("/runs", media_type=MediaType.HTML, include_in_schema=False)
 async def start_run_form(
+    request: Request[Any, Any, Any],
     catalog: NamedDependency[CatalogService],
     executor: NamedDependency[ExecutorService],
     data: URLEncodedBody[RunForm],
 ) -> Template | Redirect:
     """Start a run and go to its page; bad input shows the form again, as it was filled."""
     try:
-        request = RunRequest(
+        run_request = RunRequest(
             entry=data.entry.strip(),
             inventory=data.inventory.strip() or None,
             limit=data.limit.strip() or None,
             tags=data.tags.strip() or None,
             extra_vars=parse_form_vars(data.extra_vars),
             check=bool(data.check),
-            requested_by="web",
+            requested_by=person(request),
         )
-        run = await executor.start_run(request)
+        run = await executor.start_run(run_request)
     except ExtraVarsError as error:
         return await _form_page(catalog, asdict(data), str(error), HTTP_422_UNPROCESSABLE_ENTITY)
     except RunRequestError as error:
@@ -202,7 +204,9 @@ class RunCreate:
 
 @post("/api/runs", tags=["runs"], status_code=HTTP_201_CREATED)
 async def start_run_api(
-    executor: NamedDependency[ExecutorService], data: JSONBody[RunCreate]
+    request: Request[Any, Any, Any],
+    executor: NamedDependency[ExecutorService],
+    data: JSONBody[RunCreate],
 ) -> dict[str, Any]:
     """Start a run; 201 with the run, 400 naming what is wrong (nothing is created then)."""
     try:
@@ -217,7 +221,7 @@ async def start_run_api(
             tags=data.tags or None,
             extra_vars=data.extra_vars,
             check=data.check,
-            requested_by="api",
+            requested_by=person(request),
             needs=needs,
             hosts=tuple(data.hosts),
         )

@@ -47,7 +47,7 @@ def _bearer(request: Request[Any, Any, Any]) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-@post("/api/agents/heartbeat", tags=["agents"], status_code=200)
+@post("/api/agents/heartbeat", tags=["agents"], status_code=200, opt={"public": True})
 async def heartbeat(
     request: Request[Any, Any, Any], agents: NamedDependency[AgentRegistry]
 ) -> Response[Any]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
@@ -27,6 +29,8 @@ from chiffon.catalog import CatalogError, EntryNotFound
 from chiffon.executor import RunRequestError
 from chiffon.lib.extravars import ExtraVarsError
 from chiffon.planner import RequestError
+from chiffon.web.accounts import AccountError, SignInThrottled
+from chiffon.web.auth import SignInRequired
 
 __all__ = ["exception_handlers", "is_api"]
 
@@ -34,10 +38,12 @@ log = logging.getLogger("chiffon.web")
 
 _TITLES = {
     400: "That request cannot be used",
+    401: "Sign in first",
     404: "Not found",
     403: "Not allowed",
     405: "Method not allowed",
     409: "That cannot be done now",
+    429: "Too many attempts",
     422: "That input cannot be used",
     500: "Something went wrong",
 }
@@ -71,8 +77,24 @@ def error_response(
     )
 
 
+def _sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    """API: 401 with ``WWW-Authenticate``. Pages: to the set-up or sign-in page, and back
+    here afterwards (an HTMX request is told to load that page instead of swapping it in)."""
+    if is_api(request):
+        response = error_response(request, exc.status_code, exc.detail)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chiffon"'
+        return response
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/setup" if exc.setup else "/login?" + urlencode({"next": here})
+    if request.headers.get("hx-request"):
+        return Response("", status_code=exc.status_code, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
 def _http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, SignInRequired):
+        return _sign_in(request, exc)
     status = exc.status_code
     message = exc.detail
     if status == HTTP_404_NOT_FOUND and message in ("", "Not Found"):
@@ -92,8 +114,11 @@ def _with_status(status: int) -> Handler:
 
 
 def _refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    assert isinstance(exc, ApprovalError)
-    return error_response(request, exc.status_code, str(exc))
+    assert isinstance(exc, ApprovalError | AccountError)
+    response = error_response(request, exc.status_code, str(exc))
+    if isinstance(exc, SignInThrottled):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -115,6 +140,7 @@ def exception_handlers() -> dict[type[Exception] | int, Handler]:
         ExtraVarsError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
         RequestError: _with_status(HTTP_422_UNPROCESSABLE_ENTITY),
         ApprovalError: _refused,
+        AccountError: _refused,
         SuggestionNotFound: _with_status(HTTP_404_NOT_FOUND),
         SuggestionConflict: _with_status(HTTP_409_CONFLICT),
         AnalyzerError: _with_status(HTTP_400_BAD_REQUEST),

@@ -6,10 +6,18 @@ from typing import Any
 
 from litestar import Request
 
-from chiffon.web.errors import is_api
+from chiffon.web.accounts import Identity
+
+__all__ = ["identity", "person"]
+
+
+def identity(request: Request[Any, Any, Any]) -> Identity | None:
+    """The signed-in person (``AuthMiddleware`` put them in the scope), if any."""
+    found = request.scope.get("user")
+    return found if isinstance(found, Identity) else None
 
 
 def person(request: Request[Any, Any, Any]) -> str:
-    """The person behind ``request``: "api" for API calls and "web" for pages until accounts
-    exist (then the signed-in user's name)."""
-    return "api" if is_api(request) else "web"
+    """The signed-in person's account name ("anonymous" on a route that needs no account)."""
+    found = identity(request)
+    return found.name if found else "anonymous"

@@ -1,4 +1,4 @@
-"""Pages that belong to no module: the dashboard and the health check."""
+"""Pages that belong to no module: the dashboard, the health check, and the account pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from chiffon.catalog import CatalogService, EntryKind
 from chiffon.executor import ExecutorService
+from chiffon.web._account_routes import ROUTES as ACCOUNT_ROUTES
 
 __all__ = ["ROUTES"]
 
@@ -33,10 +34,10 @@ async def home(
     )
 
 
-@get("/healthz", sync_to_thread=False, tags=["health"])
+@get("/healthz", sync_to_thread=False, tags=["health"], opt={"public": True})
 def healthz() -> dict[str, Any]:
     """200 with ``{"status": "ok"}`` while the process serves requests (no database work)."""
     return {"status": "ok"}
 
 
-ROUTES = [home, healthz]
+ROUTES = [home, healthz, *ACCOUNT_ROUTES]

@@ -8,10 +8,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, Protocol
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from chiffon.lib.ansi import to_html
+from chiffon.web.auth import CSRF_FIELD, csrf_token
+from chiffon.web.identity import identity
 
 __all__ = ["ansi", "configure_environment", "duration", "log_line", "log_lines", "render"]
 
@@ -82,6 +86,30 @@ def to_yaml_like(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """The hidden CSRF field of a plain form (nothing in a fragment rendered for SSE, whose
+    forms are sent by HTMX with the page's ``X-CSRF-Token`` header)."""
+    request = context.get("request")
+    token = csrf_token(request) if request is not None else ""
+    if not token:
+        return Markup("")
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">')
+
+
+@pass_context
+def csrf_value(context: Context) -> str:
+    request = context.get("request")
+    return csrf_token(request) if request is not None else ""
+
+
+@pass_context
+def signed_in(context: Context) -> Any:
+    """The signed-in person (an ``Identity``) or None."""
+    request = context.get("request")
+    return identity(request) if request is not None else None
+
+
 def configure_environment(engine: JinjaTemplateEngine) -> None:
     environment = engine.engine
     environment.autoescape = True
@@ -90,6 +118,7 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     environment.filters.update(ansi=ansi, datetime=datetime, duration=duration, value=to_yaml_like)
     environment.globals["log_line"] = log_line
     environment.globals["log_lines"] = log_lines
+    environment.globals.update(csrf_field=csrf_field, csrf_value=csrf_value, signed_in=signed_in)
 
 
 def render(engine: JinjaTemplateEngine, name: str, **context: Any) -> str:

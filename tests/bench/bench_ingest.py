@@ -28,6 +28,7 @@ from chiffon.executor._ingest import EventWriter
 from chiffon.executor.models import Run
 from chiffon.executor.runner import RunnerEvent
 from chiffon.settings import Settings
+from chiffon.web.accounts import Role
 
 from ._util import ROOT, free_port
 
@@ -48,9 +49,9 @@ def _event(n: int) -> RunnerEvent:
     )
 
 
-async def _client(url: str, received: list[int], ready: asyncio.Event) -> float:
+async def _client(url: str, token: str, received: list[int], ready: asyncio.Event) -> float:
     async with (
-        httpx.AsyncClient(timeout=60) as client,
+        httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client,
         client.stream("GET", url) as reply,
     ):
         ready.set()
@@ -87,12 +88,14 @@ async def _measure(tmp: Path) -> dict[str, Any]:
             status=RunStatus.RUNNING, extra_vars={}, host_stats={}, started_at=utcnow(),
         )  # fmt: skip
         session.add(run)
+    admin = await services.accounts.add_user("bench", Role.ADMIN, "bench-password")
+    token, _ = await services.accounts.create_token(admin.name, "bench")
     writer = EventWriter(services.sessions, services.bus, run.id, run.correlation_id, [])
     writer.start()
     received: list[int] = []
     ready = asyncio.Event()
     client = asyncio.create_task(
-        _client(f"http://127.0.0.1:{port}/runs/{run.id}/stream", received, ready)
+        _client(f"http://127.0.0.1:{port}/runs/{run.id}/stream", token, received, ready)
     )
     await ready.wait()
     await asyncio.sleep(0.2)

@@ -74,8 +74,9 @@ class Viewer(asyncio.Protocol):
     undoes the chunked transfer coding and splits the body into SSE messages.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, token: str) -> None:
         self.path = path
+        self.auth = f"Authorization: Bearer {token}\r\n"
         self.seqs: list[int] = []
         self.arrived: list[float] = []
         self.connected = asyncio.Event()
@@ -87,7 +88,8 @@ class Viewer(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
         transport.write(
-            f"GET {self.path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
+            f"GET {self.path} HTTP/1.1\r\nHost: bench\r\n{self.auth}"
+            "Accept: text/event-stream\r\n\r\n".encode()
         )
 
     def data_received(self, data: bytes) -> None:
@@ -138,14 +140,17 @@ def _created(events: list[dict[str, Any]]) -> dict[int, float]:
 
 async def _measure(server: Server, gate: Path) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=VIEWERS + 5, max_keepalive_connections=VIEWERS + 5)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=60, limits=limits, headers=server.headers
+    ) as client:
         reply = await client.post(
             "/api/runs", json={"entry": "live.yml", "extra_vars": {"gate": str(gate)}}
         )
         assert reply.status_code == 201, reply.text
         run_id = reply.json()["id"]
         loop = asyncio.get_running_loop()
-        viewers = [Viewer(f"/runs/{run_id}/stream") for _ in range(VIEWERS)]
+        assert server.token is not None
+        viewers = [Viewer(f"/runs/{run_id}/stream", server.token) for _ in range(VIEWERS)]
         transports = [
             (await loop.create_connection(lambda v=v: v, "127.0.0.1", server.port))[0]
             for v in viewers

@@ -39,7 +39,7 @@ from chiffon.db import upgrade_database, utcnow
 from chiffon.executor import RunStatus
 from chiffon.executor.models import Run, RunEvent
 from chiffon.settings import Settings
-from tests._server import Server, server_env
+from tests._server import ADMIN, Server, server_env
 
 from ._util import ROOT, percentile
 
@@ -78,7 +78,7 @@ def _run_row(n: int, **extra: Any) -> dict[str, Any]:
         "status": RunStatus.SUCCEEDED if n % 7 else RunStatus.FAILED,
         "extra_vars": {},
         "host_stats": {"localhost": {"ok": 3, "changed": 1, "failures": 0, "dark": 0}},
-        "requested_by": "web",
+        "requested_by": ADMIN,
         "started_at": started,
         "finished_at": started + dt.timedelta(seconds=4 + n % 30),
         "event_count": 0,
@@ -121,8 +121,8 @@ async def seed(settings: Settings) -> dict[str, int]:
     await services.start()
     try:
         for n in range(PLANS):
-            await services.planner.submit(REQUESTS[n % len(REQUESTS)], "web")
-        plan = await services.planner.submit(MULTI_STEP, "web")
+            await services.planner.submit(REQUESTS[n % len(REQUESTS)], ADMIN)
+        plan = await services.planner.submit(MULTI_STEP, ADMIN)
         async with services.sessions() as session, session.begin():
             await session.execute(insert(Run), [_run_row(n) for n in range(1, RUNS)])
             run = Run(**_run_row(0, event_count=EVENTS))
@@ -137,8 +137,9 @@ async def seed(settings: Settings) -> dict[str, int]:
 class Client:
     """One keep-alive HTTP/1.1 connection asking for pages, one at a time."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, token: str) -> None:
         self.port = port
+        self.auth = f"Authorization: Bearer {token}\r\n"
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -148,7 +149,7 @@ class Client:
             self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self._reader is not None
         started = time.perf_counter()
-        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{self.auth}\r\n".encode())
         head = await self._reader.readuntil(b"\r\n\r\n")
         status = head.split(b" ", 2)[1]
         length = next(
@@ -178,8 +179,8 @@ async def _timed(client: Client, path: str, count: int, think: random.Random | N
     return latencies
 
 
-async def _load(port: int, path: str) -> dict[str, Any]:
-    clients = [Client(port) for _ in range(CLIENTS)]
+async def _load(port: int, token: str, path: str) -> dict[str, Any]:
+    clients = [Client(port, token) for _ in range(CLIENTS)]
     try:
         warm = await asyncio.gather(*(_timed(c, path, WARM_UP, None) for c in clients))
         alone = await _timed(clients[0], path, ALONE, None)
@@ -224,7 +225,11 @@ def run() -> dict[str, Any]:
                 "plan": f"/plans/{seeded['plan']}",
                 "run": f"/runs/{seeded['run']}",
             }
-            figures = {name: asyncio.run(_load(server.port, path)) for name, path in pages.items()}
+            assert server.token is not None
+            figures = {
+                name: asyncio.run(_load(server.port, server.token, path))
+                for name, path in pages.items()
+            }
         finally:
             server.stop()
     return {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._server import Server, server_env
+from tests._server import Server, open_signed_in, server_env
 
 BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
 KUMA_REQUEST = "Deploy Uptime Kuma to the homelab and add our existing portals to its config"
@@ -41,7 +41,7 @@ def bundled_server(tmp_path: Path) -> Iterator[Server]:
 
 def _ask(page: object, server: Server, text: str) -> object:
     expect = playwright_api.expect
-    page.goto(server.url + "/chat")  # type: ignore[attr-defined]
+    open_signed_in(page, server, "/chat")
     page.fill("#request-text", text)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Plan it").click()  # type: ignore[attr-defined]
     card = page.locator(".plan-card").last  # type: ignore[attr-defined]

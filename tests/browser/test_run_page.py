@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._server import Server, server_env
+from tests._server import Server, open_signed_in, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ def test_it_runs_a_playbook_from_the_catalog_and_shows_the_live_log(
     server: Server, page: object
 ) -> None:
     expect = playwright_api.expect
-    page.goto(server.url + "/catalog")  # type: ignore[attr-defined]
+    open_signed_in(page, server, "/catalog")
     page.fill("#catalog-q", "hello")  # type: ignore[attr-defined]
     page.get_by_role("link", name="hello", exact=True).click()  # type: ignore[attr-defined]
     expect(page.locator("h1")).to_contain_text("hello")  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ def test_it_shows_a_notice_when_the_stream_drops_and_resumes_without_repeats(
 ) -> None:
     expect = playwright_api.expect
     run = server.post("/api/runs", {"entry": "slow.yml"})
-    page.goto(f"{server.url}/runs/{run['id']}")  # type: ignore[attr-defined]
+    open_signed_in(page, server, f"/runs/{run['id']}")
     expect(page.locator("#log")).to_contain_text("TASK [Sleep]", timeout=30_000)  # type: ignore[attr-defined]
     notice = page.locator("#stream-notice")  # type: ignore[attr-defined]
     expect(notice).to_be_hidden()
@@ -69,7 +69,7 @@ def test_it_shows_a_notice_when_the_stream_drops_and_resumes_without_repeats(
 def test_it_keeps_the_form_and_says_what_is_wrong_with_bad_extra_vars(
     server: Server, page: object
 ) -> None:
-    page.goto(server.url + "/runs/new")  # type: ignore[attr-defined]
+    open_signed_in(page, server, "/runs/new")
     page.select_option("#run-entry", "playbook:hello")  # type: ignore[attr-defined]
     page.fill("#run-limit", "localhost")  # type: ignore[attr-defined]
     page.fill("#run-vars", "not a pair")  # type: ignore[attr-defined]

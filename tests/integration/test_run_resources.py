@@ -27,6 +27,7 @@ from chiffon.audit.repo import AuditRepo
 from chiffon.executor._usage import UsageMeter
 from chiffon.executor.runner import RUN_MARKER
 from chiffon.settings import Settings
+from tests._auth import set_up
 
 MiB = 2**20
 
@@ -109,6 +110,7 @@ def client(settings: Settings, sample_repo: Path) -> Iterator[TestClient[Litesta
     (sample_repo / "resources.yml").write_text(_PLAYBOOK)
     (sample_repo / "worker.py").write_text(_WORKER)
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 

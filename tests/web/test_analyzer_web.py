@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from chiffon.app import create_app
 from chiffon.settings import Settings
 from tests._analyzer import FAILING, write_playbooks
+from tests._auth import set_up
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,7 @@ def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient[Litestar]]
     write_playbooks(settings.playbooks_dir, {"fails.yml": FAILS})
     app = create_app(settings.with_overrides(ansible_lint=str(tmp_path / "no-lint")))
     with TestClient(app) as client:
+        set_up(client)
         yield client
 
 

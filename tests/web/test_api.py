@@ -11,11 +11,13 @@ from litestar.testing import TestClient
 
 from chiffon.app import create_app
 from chiffon.settings import Settings
+from tests._auth import ADMIN, set_up
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 
@@ -153,7 +155,7 @@ def test_it_documents_the_api_in_openapi(client: TestClient[Litestar]) -> None:
 def test_it_runs_a_playbook_through_the_api(client: TestClient[Litestar]) -> None:
     started = _start(client, entry="hello.yml", extra_vars={"greeting": "Hi"}, check=False)
     assert started["status"] in ("queued", "running")
-    assert started["requested_by"] == "api"
+    assert started["requested_by"] == ADMIN
 
     run = _wait(client, started["id"])
     assert run["status"] == "succeeded"

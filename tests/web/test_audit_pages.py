@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from chiffon.app import create_app
 from chiffon.settings import Settings
+from tests._auth import ADMIN, set_up
 from tests.integration.test_migrations import sync_engine
 
 HOSTILE = '<script>alert("x")</script> say hello & <b>bold</b>'
@@ -21,6 +22,7 @@ HOSTILE = '<script>alert("x")</script> say hello & <b>bold</b>'
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 
@@ -57,20 +59,20 @@ def test_it_lists_records_with_filters_and_htmx(client: TestClient[Litestar]) ->
     plan = _rejected_plan(client)
 
     everything = client.get("/api/audit").json()
-    by_person = client.get("/api/audit", params={"person": "API", "status": "rejected"}).json()
+    by_person = client.get("/api/audit", params={"person": "ADA", "status": "rejected"}).json()
     by_service = client.get("/api/audit", params={"service": "hell"}).json()
     nobody = client.get("/api/audit", params={"person": "mallory"}).json()
     old = client.get("/api/audit", params={"from": "2020-01-01", "to": "2020-12-31"}).json()
     runs_only = client.get("/api/audit", params={"kind": "run"}).json()
     page = client.get("/audit", params={"status": "rejected"})
-    partial = client.get("/audit", params={"person": "api"}, headers={"HX-Request": "true"})
+    partial = client.get("/audit", params={"person": "ada"}, headers={"HX-Request": "true"})
 
     [item] = everything["items"]
     assert (item["kind"], item["id"], item["status"], item["requested_by"]) == (
         "plan",
         plan["id"],
         "rejected",
-        "api",
+        ADMIN,
     )
     assert item["commit"] == plan["audit_commit"] and item["url"] == f"/audit/plans/{plan['id']}"
     assert "hello" in item["services"]

@@ -13,11 +13,13 @@ from litestar.testing import TestClient
 from chiffon.app import create_app
 from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.settings import Settings
+from tests._auth import set_up
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from chiffon.app import create_app
 from chiffon.planner import MAX_REQUEST_CHARS
 from chiffon.settings import Settings
+from tests._auth import ADMIN, set_up
 
 HTMX = {"HX-Request": "true"}
 
@@ -20,6 +21,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 
@@ -43,7 +45,7 @@ def _finished(client: TestClient[Litestar], plan_id: int) -> dict[str, Any]:
 def test_a_request_returns_the_stored_plan(client: TestClient[Litestar]) -> None:
     plan = _ask(client, "say hello and then run the variables demo with app port 9090")
 
-    assert plan["status"] == "pending_approval" and plan["requester"] == "api"
+    assert plan["status"] == "pending_approval" and plan["requester"] == ADMIN
     assert [s["entry"]["name"] for s in plan["steps"]] == ["hello", "vars-demo"]
     assert plan["steps"][1]["vars"] == {"app_port": 9090}
     assert plan["steps"][1]["depends_on"] == [0]

@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 
 from chiffon.app import Services, bootstrap, create_app
 from chiffon.settings import Settings
+from tests._auth import set_up
 from tests._router import gpu, heartbeat_body
 
 
@@ -25,6 +26,7 @@ def services(settings: Settings) -> Services:  # type: ignore[override]
 @pytest.fixture
 def client(settings: Settings, services: Services) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings, services=services)) as client:
+        set_up(client)
         yield client
 
 

@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from chiffon.app import create_app
 from chiffon.settings import Settings
+from tests._auth import set_up
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +45,7 @@ def _parse(body: str) -> list[Message]:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as client:
+        set_up(client)
         yield client
 
 
