@@ -162,15 +162,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-async def _has_accounts(settings: Settings) -> bool:
+def _has_accounts(settings: Settings) -> bool:
+    """Whether the database holds an account, creating nothing (no file, no tables)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from chiffon.db import make_engine, make_session_factory
     from chiffon.web.accounts import AccountService
 
-    engine = make_engine(settings.effective_database_url)
-    try:
-        return await AccountService(make_session_factory(engine)).has_users()
-    finally:
-        await engine.dispose()
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return False
+
+    async def ask() -> bool:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            return await AccountService(make_session_factory(engine)).has_users()
+        except SQLAlchemyError:  # not migrated yet: no accounts table
+            return False
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(ask())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -182,13 +195,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    upgrade_database(settings.effective_database_url)
-    if not _is_loopback(host) and not asyncio.run(_has_accounts(settings)):
+    if not _is_loopback(host) and not _has_accounts(settings):
         raise CommandError(
             f"refusing to listen on {host}: until an account exists Chiffon serves only on "
             "loopback (127.0.0.1 or ::1). Create the admin first: "
             "chiffon user add NAME --role admin"
         )
+    upgrade_database(settings.effective_database_url)
     app = create_app(settings)
     print(f"Chiffon {__version__} on http://{host}:{port}  (playbooks: {settings.playbooks_dir})")
     # An open live-log stream must not hold a stop (systemd) forever: streams get 3 s.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from litestar.testing import TestClient
@@ -50,3 +52,21 @@ def sign_in(client: TestClient[Any], name: str, password: str = PASSWORD) -> Any
     if response.status_code == 303:
         refresh_csrf(client)
     return response
+
+
+@contextmanager
+def another_browser(client: TestClient[Any]) -> Iterator[TestClient[Any]]:
+    """``client`` as a second browser (no cookies) inside the block; its own cookies and CSRF
+    header are back afterwards. (One TestClient per app: each runs the app's start-up.)"""
+    cookies = dict(client.cookies)
+    csrf = client.headers.pop("X-CSRF-Token", None)
+    client.cookies.clear()
+    try:
+        yield client
+    finally:
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value)
+        client.headers.pop("X-CSRF-Token", None)
+        if csrf:
+            client.headers["X-CSRF-Token"] = csrf

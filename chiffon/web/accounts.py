@@ -180,14 +180,14 @@ class AccountService:
             ok = False
         else:
             ok = await asyncio.to_thread(verify_password, user.password_hash, password)
-        async with self._sessions() as session, session.begin():
-            if not ok:
+        if not ok:
+            async with self._sessions() as session, session.begin():
                 session.add(LoginFailure(name=name, address=address, at=now))
-                await session.execute(
-                    delete(LoginFailure).where(LoginFailure.at < now - self._window)
-                )
-                raise SignInFailed("wrong name or password")
-            assert user is not None
+                old = LoginFailure.at < now - self._window
+                await session.execute(delete(LoginFailure).where(old))
+            raise SignInFailed("wrong name or password")
+        assert user is not None
+        async with self._sessions() as session, session.begin():
             await session.execute(delete(LoginFailure).where(LoginFailure.name == name))
             if needs_rehash(user.password_hash):
                 new_hash = await asyncio.to_thread(hash_password, password)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -38,7 +39,7 @@ class Chiffon:
     repo: Path
 
     def __call__(
-        self, *args: str, timeout: float = 180, **env: str
+        self, *args: str, timeout: float = 180, input: str | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "chiffon", *args],
@@ -48,6 +49,7 @@ class Chiffon:
             text=True,
             timeout=timeout,
             check=False,
+            input=input if input is not None else "",
         )
 
 
@@ -456,3 +458,72 @@ def test_it_prints_a_hardened_systemd_unit(chiffon_sqlite: Chiffon, tmp_path: Pa
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "chiffon.service" not in verified.stderr, verified.stderr
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("chiffon serve did not become healthy")
+
+
+def test_it_adds_an_admin_and_a_token_then_serves_on_any_address(
+    chiffon: Chiffon,
+) -> None:
+    added = chiffon("user", "add", "ada", "--role", "admin", "--password-stdin",
+                    input="correct horse battery\n")  # fmt: skip
+    token = chiffon("token", "create", "--user", "ada", "--name", "ci")
+    listed = chiffon("user", "list", "--json")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chiffon", "serve", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=chiffon.cwd, env=chiffon.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, server)
+        bearer = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        me = httpx.get(url + "/api/me", headers=bearer, timeout=5)
+        anonymous = httpx.get(url + "/api/plans", timeout=5)
+    finally:
+        server.terminate()
+        server.communicate(timeout=15)
+
+    assert added.returncode == 0 and "added ada (admin)" in added.stdout
+    assert token.returncode == 0 and token.stdout.startswith("chf_")
+    assert "shown once" in token.stderr
+    assert [(u["name"], u["role"]) for u in json.loads(listed.stdout)] == [("ada", "admin")]
+    assert me.json() == {"name": "ada", "role": "admin", "via": "token"}
+    assert anonymous.status_code == 401
+
+
+def test_it_revokes_a_token_and_refuses_bad_account_input(chiffon: Chiffon) -> None:
+    chiffon("user", "add", "ada", "--role", "admin", "--password-stdin", input="long enough pw\n")
+    chiffon("token", "create", "--user", "ada")
+    [token] = json.loads(chiffon("token", "list", "--json").stdout)
+    token_id = token["id"]
+
+    short = chiffon("user", "add", "bob", "--password-stdin", input="short\n")
+    no_terminal = chiffon("user", "add", "bob", input="")
+    taken = chiffon("user", "add", "ada", "--password-stdin", input="long enough pw\n")
+    last_admin = chiffon("user", "remove", "ada")
+    revoked = chiffon("token", "revoke", str(token_id))
+    again = chiffon("token", "revoke", str(token_id))
+    nobody = chiffon("token", "create", "--user", "nobody")
+
+    assert_one_line_error(short, "too short", "at least 8")
+    assert_one_line_error(no_terminal, "--password-stdin")
+    assert_one_line_error(taken, "already an account named ada")
+    assert_one_line_error(last_admin, "last admin")
+    assert revoked.returncode == 0 and f"revoked API token {token_id}" in revoked.stdout
+    assert_one_line_error(again, "revoked already")
+    assert_one_line_error(nobody, "no account named nobody")
