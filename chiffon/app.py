@@ -135,10 +135,11 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         sessions,
         bus,
         typical_duration=executor.typical_duration,
+        router=router,
     )
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
-        sessions, bus, planner.plans, catalog, executor
+        sessions, bus, planner.plans, catalog, executor, placer=planner.placer
     )
     audit = overrides.get("audit") or AuditService(
         sessions, settings.audit_dir, bus, executor, plans=approval, entries=catalog
