@@ -3,7 +3,11 @@ step; a person's override, recorded and checked against the step's target."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -210,3 +214,34 @@ async def test_it_places_again_on_revalidate_and_drops_an_override_off_the_new_t
         "targets": {"1": "localhost"},
         "placements_dropped": {"1": "gpubox"},
     }
+
+
+async def test_the_plan_command_prints_the_placement(
+    services: Services, settings: Settings, sample_repo: Path, db_url: str
+) -> None:
+    await _agents(services, localhost_free=20_000, gpubox_free=10_000)
+    await services.agents.flush()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIFFON_")}
+    env.update(
+        CHIFFON_DATA_DIR=str(settings.data_dir),
+        CHIFFON_PLAYBOOKS_DIR=str(sample_repo),
+        CHIFFON_DATABASE_URL=db_url,
+        CHIFFON_EMBEDDINGS="false",
+    )
+
+    def plan(output: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "chiffon", "plan", "--format", output, REQUEST],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    as_json, as_text = await asyncio.gather(
+        asyncio.to_thread(plan, "json"), asyncio.to_thread(plan, "text")
+    )
+
+    (step,) = json.loads(as_json)["steps"]
+    assert (step["placement"]["host"], step["placement"]["target"]) == ("localhost", "gpu")
+    assert step["placement"]["reason"].startswith("localhost fits with the most headroom")
+    assert "   runs on: localhost (localhost fits with the most headroom" in as_text
