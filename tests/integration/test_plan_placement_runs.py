@@ -55,6 +55,16 @@ async def _run_of(services: Services, plan_id: int) -> RunView:
     return run
 
 
+async def _paused(services: Services, run: RunView) -> RunView:
+    async with asyncio.timeout(20):
+        while run.status is not RunStatus.PAUSED_CAPACITY:
+            await asyncio.sleep(0.05)
+            found = await services.executor.get_run(run.id)
+            assert found is not None
+            run = found
+    return run
+
+
 async def test_it_runs_an_approved_step_on_the_placed_host(services: Services) -> None:
     local = await services.agents.create_token("this-box", "localhost", ["gpu"])
     box = await services.agents.create_token("gpu-box", "gpubox", ["gpu"])
@@ -86,11 +96,7 @@ async def test_it_runs_on_the_override_and_waits_there_for_capacity(services: Se
 
     await _beat(services, local, 2_000)  # localhost's GPU is busy by the time it runs
     await services.approval.approve(plan.id, "cy")
-    waiting = await _run_of(services, plan.id)
-    async with asyncio.timeout(20):
-        while waiting.status is not RunStatus.PAUSED_CAPACITY:
-            await asyncio.sleep(0.05)
-            waiting = await services.executor.get_run(waiting.id)  # type: ignore[assignment]
+    waiting = await _paused(services, await _run_of(services, plan.id))
     assert waiting.placement_reason is not None
     assert "localhost: best GPU has 2,000 MB VRAM free" in waiting.placement_reason
     assert "gpubox" not in waiting.placement_reason  # the person's host, not the roomiest
@@ -103,3 +109,19 @@ async def test_it_runs_on_the_override_and_waits_there_for_capacity(services: Se
     assert list(finished.host_stats) == ["localhost"]
     done = await _until(services, plan.id, lambda p: p.status.is_finished)
     assert done.status is PlanStatus.SUCCEEDED
+
+
+async def test_it_places_a_step_nothing_fitted_when_a_host_has_room(services: Services) -> None:
+    local = await services.agents.create_token("this-box", "localhost", ["gpu"])
+    await _beat(services, local, 1_000)
+    plan = await services.planner.submit(REQUEST, "ada")
+    assert plan.steps[0].placement is not None and plan.steps[0].placement.host is None
+
+    await services.approval.approve(plan.id, "bob")
+    waiting = await _paused(services, await _run_of(services, plan.id))
+    await _beat(services, local, 12_000)
+    finished = await services.executor.wait_for(waiting.id)
+
+    assert finished.status is RunStatus.SUCCEEDED, finished.error
+    assert finished.needs is not None and finished.needs["hosts"] == ["gpubox", "localhost"]
+    assert (finished.placed_host, list(finished.host_stats)) == ("localhost", ["localhost"])
