@@ -137,6 +137,7 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         sessions,
         bus,
         typical_duration=executor.typical_duration,
+        router=router,
     )
     assert planner.plans is not None
     approval = overrides.get("approval") or ApprovalService(
@@ -146,6 +147,7 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         catalog,
         executor,
         require_second_approver=settings.require_second_approver,
+        placer=planner.placer,
     )
     audit = overrides.get("audit") or AuditService(
         sessions, settings.audit_dir, bus, executor, plans=approval, entries=catalog

@@ -18,6 +18,7 @@ from chiffon.bus import EventBus
 from chiffon.db import utcnow
 from chiffon.executor import ExecutorService, RunRequest, RunRequestError, RunStatus
 from chiffon.planner import PlanRecord, PlanStatus, PlanStore, StepRecord, StepState
+from chiffon.router import Needs
 
 log = logging.getLogger("chiffon.approval")
 
@@ -201,12 +202,25 @@ class Dispatcher:
 
     @staticmethod
     def _request(plan: PlanRecord, step: StepRecord, by: str, check: bool) -> RunRequest:
+        """The step's run: on its placement (a person's override first, else the router's
+        pick), whose capacity the executor checks again before it starts. A check-mode
+        preview goes to the same host but waits for no capacity (it uses none)."""
         assert step.entry_ref is not None
+        limit = step.target
+        needs: Needs | None = None
+        hosts: tuple[str, ...] = ()
+        placement = step.placement
+        if placement is not None:
+            limit = placement.limit or step.target
+            if not check:
+                needs, hosts = Needs.from_mapping(placement.needs), placement.run_hosts
         return RunRequest(
             entry=step.entry_ref,
-            limit=step.target,
+            limit=limit,
             extra_vars=dict(step.vars),
             check=check,
             requested_by=by,
             correlation_id=plan.correlation_id,
+            needs=needs,
+            hosts=hosts,
         )

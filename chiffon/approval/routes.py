@@ -160,8 +160,10 @@ async def modify_form(
     catalog: NamedDependency[CatalogService],
     plan_id: FromPath[int],
 ) -> Template | Redirect:
-    """The card's edit form: per step ``keep_N``, ``order_N``, ``target_N`` and ``vars_N``
-    (``name=value`` lines or YAML); bad input shows the card again with the reason."""
+    """The card's edit form: per step ``keep_N``, ``order_N``, ``target_N``, ``vars_N``
+    (``name=value`` lines or YAML), and for a placed step ``placement_N`` (a candidate host;
+    empty: the router's pick) or ``placement_limit_N`` (a limit, which wins when given); bad
+    input shows the card again with the reason."""
     form = await request.form()
     try:
         fields = {key: str(value) for key, value in form.items()}
@@ -184,6 +186,7 @@ def _form_change(fields: dict[str, str], steps: int) -> Modification:
     kept: list[tuple[float, int]] = []
     variables: dict[int, dict[str, Any]] = {}
     targets: dict[int, str | None] = {}
+    placements: dict[int, str | None] = {}
     for position in range(steps):
         if f"keep_{position}" not in fields:
             continue
@@ -201,7 +204,12 @@ def _form_change(fields: dict[str, str], steps: int) -> Modification:
                 raise InvalidChange(f"step {position + 1}: {bad}") from None
         if f"target_{position}" in fields:
             targets[position] = fields[f"target_{position}"]
-    return Modification(order=[p for _, p in sorted(kept)], vars=variables, targets=targets)
+        limit = fields.get(f"placement_limit_{position}", "").strip()
+        if limit or f"placement_{position}" in fields:
+            placements[position] = limit or fields.get(f"placement_{position}", "")
+    return Modification(
+        order=[p for _, p in sorted(kept)], vars=variables, targets=targets, placements=placements
+    )
 
 
 @get("/plans/{plan_id:int}/stream", include_in_schema=False)
@@ -259,12 +267,14 @@ class Decision:
 
 @dataclass
 class Change:
-    """``order``: the positions to keep, in the new order; ``vars`` and ``targets`` by
-    position (as strings, JSON's keys); ``version`` as for decisions."""
+    """``order``: the positions to keep, in the new order; ``vars``, ``targets`` and
+    ``placements`` (a host of the step's target or a limit within it; null: the router's
+    pick) by position (as strings, JSON's keys); ``version`` as for decisions."""
 
     order: list[int] | None = None
     vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     targets: dict[str, str | None] = field(default_factory=dict)
+    placements: dict[str, str | None] = field(default_factory=dict)
     version: int | None = None
 
 
@@ -339,11 +349,13 @@ async def modify_api(
     plan_id: FromPath[int],
     data: JSONBody[Change],
 ) -> dict[str, Any]:
-    """Edit variables, remove or reorder steps, change targets; 422 naming a bad value."""
+    """Edit variables, remove or reorder steps, change targets or placements; 422 naming a
+    bad value (e.g. a placement on a host outside the step's target)."""
     change = Modification(
         order=data.order,
         vars=_positions(data.vars, "vars"),
         targets=_positions(data.targets, "targets"),
+        placements=_positions(data.placements, "placements"),
     )
     await approval.modify(plan_id, person(request), change, data.version)
     return await _plan_json(approval, plan_id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from chiffon.approval._dispatch import Dispatcher
 from chiffon.approval._errors import InvalidChange, NotAllowed, PlanConflict, PlanNotFound
+from chiffon.approval._placing import changed_placements, place_again
 from chiffon.approval._vars import InvalidVariable, check_vars
 from chiffon.approval.events import PlanApproved, PlanChanged, PlanDecided
 from chiffon.approval.models import PlanChange
@@ -23,7 +24,7 @@ from chiffon.bus import EventBus
 from chiffon.catalog import CatalogError, CatalogService, Entry
 from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService
-from chiffon.planner import PlanRecord, PlanStatus, PlanStore, StepRecord, StepState
+from chiffon.planner import PlanRecord, PlanStatus, PlanStore, StepPlacer, StepRecord, StepState
 
 MAX_REASON_CHARS = 2_000
 
@@ -31,12 +32,15 @@ MAX_REASON_CHARS = 2_000
 @dataclass(frozen=True)
 class Modification:
     """A person's edit of a plan awaiting approval. ``order`` lists the steps to keep by their
-    current position, in the new order (None: keep all as they are); ``vars`` and ``targets``
-    are keyed by current position; a target of None or "" clears the limit."""
+    current position, in the new order (None: keep all as they are); ``vars``, ``targets`` and
+    ``placements`` are keyed by current position; a target of None or "" clears the limit; a
+    placement (a host of the step's target, or a limit within it) overrides the router's
+    pick, and None or "" goes back to it."""
 
     order: list[int] | None = None
     vars: dict[int, dict[str, Any]] = field(default_factory=dict)
     targets: dict[int, str | None] = field(default_factory=dict)
+    placements: dict[int, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,14 @@ class ApprovalService:
         catalog: CatalogService,
         executor: ExecutorService,
         require_second_approver: bool = False,
+        placer: StepPlacer | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._plans = plans
         self._catalog = catalog
         self._require_second = require_second_approver
+        self._placer = placer
         self.dispatcher = Dispatcher(plans, executor, bus, self._record, self._changed)
 
     # -- reading ----------------------------------------------------------------------------
@@ -217,8 +223,11 @@ class ApprovalService:
         """Apply ``change`` (validated against the entries' declared variables), re-validate
         the entries, clear any preview. Raises ``InvalidChange`` or ``PlanConflict``."""
         plan = await self._open(plan_id, version, "modify")
-        steps = await self._modified_steps(plan, change)
+        dropped: dict[str, str] = {}
+        steps = await self._modified_steps(plan, change, by, dropped)
         detail = _describe(plan, change)
+        if dropped:
+            detail["placements_dropped"] = dropped
         if not await self._plans.replace_steps(plan.id, plan.version, steps, preview=None):
             raise await self._lost_race(plan_id, "modify")
         await self._record(plan.id, by, "modified", detail)
@@ -229,10 +238,13 @@ class ApprovalService:
         """Take the catalog's current version of every step's entry (after a person checked
         what changed): variables the entry no longer declares are refused."""
         plan = await self._open(plan_id, version, "re-validate")
-        steps = await self._modified_steps(plan, Modification())
+        dropped: dict[str, str] = {}
+        steps = await self._modified_steps(plan, Modification(), by, dropped)
         if not await self._plans.replace_steps(plan.id, plan.version, steps, preview=None):
             raise await self._lost_race(plan_id, "re-validate")
-        await self._record(plan.id, by, "revalidated", {})
+        await self._record(
+            plan.id, by, "revalidated", {"placements_dropped": dropped} if dropped else {}
+        )
         await self._changed(plan.id, plan.correlation_id)
         return await self.get(plan.id)
 
@@ -324,10 +336,15 @@ class ApprovalService:
             f"{plan.status}{who}); reload it"
         )
 
-    async def _modified_steps(self, plan: PlanRecord, change: Modification) -> list[StepRecord]:
+    async def _modified_steps(
+        self, plan: PlanRecord, change: Modification, by: str, dropped: dict[str, str]
+    ) -> list[StepRecord]:
+        """The plan's steps after ``change``, each placed again; a person's override that no
+        longer fits its step's target is left out and noted in ``dropped``."""
         positions = list(range(len(plan.steps)))
         order = positions if change.order is None else list(change.order)
-        unknown = sorted({p for p in [*order, *change.vars, *change.targets] if p not in positions})
+        edited = [*order, *change.vars, *change.targets, *change.placements]
+        unknown = sorted({p for p in edited if p not in positions})
         if unknown:
             raise InvalidChange(
                 f"plan {plan.id} has no step {', '.join(str(p + 1) for p in unknown)}"
@@ -344,6 +361,7 @@ class ApprovalService:
             if old in change.vars:
                 values = change.vars[old]
             entry_hash = step.entry_hash
+            entry: Entry | None = None
             if step.entry_ref is not None:
                 try:
                     entry = await self._catalog.resolve(step.entry_ref)
@@ -357,12 +375,20 @@ class ApprovalService:
             target = step.target
             if old in change.targets:
                 target = (change.targets[old] or "").strip() or None
+            placement = step.placement
+            if entry is not None and self._placer is not None:
+                placement = await place_again(
+                    self._placer, step, entry, target, change.placements, by, dropped
+                )
+            elif (change.placements.get(old) or "").strip():
+                raise InvalidChange(f"step {old + 1} has no placement to override")
             steps.append(
                 replace(
                     step,
                     vars=values,
                     target=target,
                     entry_hash=entry_hash,
+                    placement=placement,
                     # A dependency on a removed step is gone; the order is the person's.
                     depends_on=sorted(
                         renumber[d]
@@ -399,6 +425,9 @@ def _describe(plan: PlanRecord, change: Modification) -> dict[str, Any]:
     }
     if targets:
         detail["targets"] = targets
+    placements = changed_placements(plan, change.placements)
+    if placements:
+        detail["placements"] = placements
     return detail
 
 

@@ -2,6 +2,12 @@
 the plans people asked for (``Planner.submit``; ``Planner.plans`` reads and changes them)."""
 
 from chiffon.planner._drafts import draft_for
+from chiffon.planner._placement import (
+    PlacementGate,
+    PlacementRefused,
+    StepPlacement,
+    StepPlacer,
+)
 from chiffon.planner._plan import (
     Candidate,
     Draft,
@@ -33,6 +39,8 @@ __all__ = [
     "DraftError",
     "LlmCall",
     "LlmPlanner",
+    "PlacementGate",
+    "PlacementRefused",
     "Plan",
     "PlanProposed",
     "PlanRecord",
@@ -43,6 +51,8 @@ __all__ = [
     "RequestError",
     "Risk",
     "RiskLevel",
+    "StepPlacement",
+    "StepPlacer",
     "StepRecord",
     "StepState",
     "StepStatus",

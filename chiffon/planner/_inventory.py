@@ -47,6 +47,36 @@ class InventoryFacts:
                 return None
         return len(chosen)
 
+    def hosts_in(self, pattern: str) -> frozenset[str] | None:
+        """The hosts a hosts pattern names: ``a:b,c`` (union), ``g:&h`` (and also in h),
+        ``g:!h`` (but not in h), ``all``; None when a part is not in the inventory (a name it
+        does not list, a wildcard or a regex)."""
+        union: set[str] = set()
+        also: list[frozenset[str]] = []
+        without: set[str] = set()
+        for raw in re.split(r"[:,]", pattern):
+            part = raw.strip()
+            if not part:
+                continue
+            name = part.lstrip("!&")
+            if name in ("all", "*"):
+                hosts = self.members.get("all", frozenset())
+            elif name in self.members:
+                hosts = self.members[name]
+            elif name in self.names:
+                hosts = frozenset({name})
+            else:
+                return None
+            if part.startswith("&"):
+                also.append(hosts)
+            elif part.startswith("!"):
+                without |= hosts
+            else:
+                union |= hosts
+        for narrower in also:
+            union &= narrower
+        return frozenset(union - without)
+
 
 def _load(path: Path) -> Any:
     try:

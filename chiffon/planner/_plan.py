@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chiffon.catalog import Entry
 from chiffon.planner._inventory import InventoryFacts
 from chiffon.planner._text import DESTRUCTIVE, tokens
+
+if TYPE_CHECKING:
+    from chiffon.planner._placement import StepPlacement
 
 MANY_HOSTS = 10
 _PRODUCTION = re.compile(r"(^|[^a-z])(prod|production|live|critical)([^a-z]|$)", re.I)
@@ -145,6 +148,7 @@ class PlanStep:
     depends_on: tuple[int, ...]
     target: str | None = None
     draft: Draft | None = None  # no_match steps: a generated playbook to review
+    placement: StepPlacement | None = None  # where it runs, when its entry needs resources
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +161,7 @@ class PlanStep:
             "target": self.target,
             "depends_on": list(self.depends_on),
             "draft": self.draft.to_json() if self.draft is not None else None,
+            "placement": self.placement.to_json() if self.placement is not None else None,
         }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from chiffon.planner._placement import StepPlacement
 from chiffon.planner._plan import PlanStatus, RiskLevel, StepState, StepStatus
 
 
@@ -29,6 +30,7 @@ class StepRecord:
     state: StepState
     run_id: int | None
     preview_run_id: int | None
+    placement: StepPlacement | None = None  # where it runs, when its entry needs resources
 
     @property
     def entry_ref(self) -> str | None:
@@ -56,6 +58,7 @@ class StepRecord:
             "state": str(self.state),
             "run_id": self.run_id,
             "preview_run_id": self.preview_run_id,
+            "placement": self.placement.to_json() if self.placement is not None else None,
         }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiffon.db import SessionFactory
+from chiffon.planner._placement import StepPlacement
 from chiffon.planner._plan import Plan, PlanStatus, RiskLevel, StepState, StepStatus
 from chiffon.planner._records import PlanRecord, StepRecord
 from chiffon.planner.models import PlanRow, PlanStepRow
@@ -58,6 +59,7 @@ class PlanStore:
                         depends_on=list(step.depends_on),
                         estimated_s=estimate,
                         state=str(StepState.PENDING),
+                        placement=as_json["placement"],
                     )
                 )
         found = await self.get(row.id)
@@ -133,6 +135,7 @@ class PlanStore:
                         depends_on=step.depends_on,
                         estimated_s=step.estimated_s,
                         state=str(StepState.PENDING),
+                        placement=step.placement.to_json() if step.placement else None,
                     )
                 )
         return True
@@ -266,6 +269,7 @@ def record_of(row: PlanRow, steps: Sequence[PlanStepRow]) -> PlanRecord:
                 state=StepState(s.state),
                 run_id=s.run_id,
                 preview_run_id=s.preview_run_id,
+                placement=StepPlacement.from_json(s.placement) if s.placement else None,
             )
             for s in steps
         ),

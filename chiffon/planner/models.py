@@ -58,6 +58,9 @@ class PlanStepRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")  # StepState
     run_id: Mapped[int | None]
     preview_run_id: Mapped[int | None]
+    # Where the step runs when its entry needs resources: the router's pick and why, and a
+    # person's override (StepPlacement's JSON); None for a step that is not placed.
+    placement: Mapped[dict[str, Any] | None]
 
 
 class LlmUsage(Base):

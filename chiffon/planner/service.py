@@ -2,7 +2,8 @@
 
 The deterministic planner always runs; when LLM providers are configured they may then choose
 among its candidates (``LlmPlanner``), and any failure of theirs leaves the deterministic plan.
-Steps nothing fits get a generated draft playbook. ``plan`` returns a ``Plan`` and stores
+Steps nothing fits get a generated draft playbook; steps whose entries need resources get a
+placement (``StepPlacer``) when a router is given. ``plan`` returns a ``Plan`` and stores
 nothing but LLM usage rows (the CLI's dry answer); ``submit`` plans a person's request and
 stores it, awaiting approval.
 """
@@ -23,6 +24,7 @@ from chiffon.planner._assemble import build_plan
 from chiffon.planner._drafts import draft_for
 from chiffon.planner._inventory import InventoryFacts, mtimes, read_facts
 from chiffon.planner._match import Index, SemanticSearch
+from chiffon.planner._placement import PlacementGate, StepPlacer
 from chiffon.planner._plan import Draft, Plan, StepStatus
 from chiffon.planner._providers import LlmPlanner
 from chiffon.planner._records import PlanRecord
@@ -74,6 +76,7 @@ class Planner:
         sessions: SessionFactory | None = None,
         bus: EventBus | None = None,
         typical_duration: TypicalDuration | None = None,
+        router: PlacementGate | None = None,
     ) -> None:
         self._catalog = catalog
         self._llm = llm
@@ -82,6 +85,8 @@ class Planner:
         self._bus = bus or EventBus()
         self._typical_duration = typical_duration
         self.plans = PlanStore(sessions) if sessions is not None else None
+        # Steps whose entries need resources are placed on a host (the router's pick).
+        self.placer = StepPlacer(router, catalog.playbooks_dir) if router is not None else None
 
     async def submit(self, text: str, requester: str) -> PlanRecord:
         """Plan ``text`` for ``requester``, store the plan awaiting approval, publish
@@ -125,7 +130,8 @@ class Planner:
                 log.exception(
                     "LLM planning failed; the deterministic plan stands [%s]", correlation_id
                 )
-        return await asyncio.to_thread(self._with_drafts, plan)
+        plan = await asyncio.to_thread(self._with_drafts, plan)
+        return await self._with_placements(plan)
 
     def _with_drafts(self, plan: Plan) -> Plan:
         steps = tuple(
@@ -135,6 +141,16 @@ class Planner:
             for step in plan.steps
         )
         return replace(plan, steps=steps)
+
+    async def _with_placements(self, plan: Plan) -> Plan:
+        if self.placer is None:
+            return plan
+        steps = []
+        for step in plan.steps:
+            if step.entry is not None:
+                step = replace(step, placement=await self.placer.place(step.entry, step.target))
+            steps.append(step)
+        return replace(plan, steps=tuple(steps))
 
     async def save_draft(self, draft: Draft, author: str, message: str | None = None) -> Saved:
         """Write ``draft`` into the playbook repo (a git commit when it is one) and rescan.

@@ -27,6 +27,10 @@ def plan_text(plan: Plan) -> str:
             )
         for name, value in step.vars.items():
             lines.append(f"   var {name} = {json.dumps(value, default=str)}")
+        if step.placement is not None:
+            placed = step.placement
+            where = placed.host or "no host fits now (the run would wait for capacity)"
+            lines.append(f"   runs on: {where} ({placed.reason})")
         if step.depends_on:
             lines.append("   after step " + ", ".join(str(i + 1) for i in step.depends_on))
         others = [c for c in step.candidates if c.entry != step.entry]

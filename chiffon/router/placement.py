@@ -40,6 +40,7 @@ class Placement:
     host: str | None
     reason: str
     alternatives: tuple[Candidate, ...]
+    chosen: Candidate | None = None  # the chosen host as judged (its headroom, its agent)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,7 +102,7 @@ class Router:
         why = f"{best.host} fits with the most headroom ({best.reason.split(': ', 1)[1]})"
         if others:
             why += f"; also fits: {', '.join(c.host for c in others)}"
-        return Placement(best.host, why + ".", tuple(ranked[1:]))
+        return Placement(best.host, why + ".", tuple(ranked[1:]), best)
 
     async def fits(self, needs: Needs, host: str) -> tuple[bool, str]:
         """Whether ``host``'s online agent meets ``needs`` now, and why (in words)."""

@@ -32,6 +32,7 @@ STEP_KEYS = {
     "target",
     "depends_on",
     "draft",
+    "placement",
 }
 ENTRY_KEYS = {"kind", "name", "path", "role", "tags"}
 

@@ -54,3 +54,19 @@ def test_it_counts_the_hosts_a_pattern_names_in_yaml_and_ini(tmp_path: Path) -> 
     assert facts.hosts_of("web:db") == 5 and facts.hosts_of("web,w1") == 2
     assert facts.hosts_of("lab") == 2 and facts.hosts_of("all") == 7
     assert facts.hosts_of("nowhere") is None
+
+
+def test_it_expands_a_hosts_pattern_into_the_hosts_it_names(tmp_path: Path) -> None:
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "hosts.ini").write_text(
+        "[gpu]\ngpu1\ngpu2\n\n[rack1]\ngpu1\nnas\n\n[storage]\nnas\n"
+    )
+    facts = read_facts(tmp_path)
+
+    assert facts.hosts_in("gpu") == {"gpu1", "gpu2"}
+    assert facts.hosts_in("gpu:storage") == facts.hosts_in("all") == {"gpu1", "gpu2", "nas"}
+    assert facts.hosts_in("gpu:&rack1") == {"gpu1"}
+    assert facts.hosts_in("gpu:!rack1") == {"gpu2"}
+    assert facts.hosts_in("gpu2,nas") == {"gpu2", "nas"}
+    assert facts.hosts_in("gpu:ghost") is None  # a name the inventory does not list
+    assert facts.hosts_in("gpu*") is None  # a wildcard: not expanded
