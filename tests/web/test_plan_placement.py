@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from chiffon.app import Services, bootstrap, create_app
 from chiffon.settings import Settings
-from tests._auth import set_up
+from tests._auth import ADMIN, set_up
 from tests._placement import REQUEST, add_gpu_hosts, gpu_beat
 
 HTMX = {"HX-Request": "true"}
@@ -117,12 +117,12 @@ def test_the_modify_form_overrides_the_placement(
 
     assert card.status_code == 200, card.text
     assert 'data-testid="placement-host">gpubox</span>' in card.text
-    assert "chosen by web" in card.text and "the router's pick: localhost" in card.text
+    assert f"chosen by {ADMIN}" in card.text and "the router's pick: localhost" in card.text
     stored = client.get(f"/api/plans/{plan['id']}").json()
     assert stored["steps"][0]["placement"]["override"]["limit"] == "gpubox"
     assert stored["steps"][0]["placement"]["limit"] == "gpubox"
     (change,) = stored["changes"]
-    assert (change["by"], change["detail"]) == ("web", {"placements": {"1": "gpubox"}})
+    assert (change["by"], change["detail"]) == (ADMIN, {"placements": {"1": "gpubox"}})
 
 
 def test_the_form_refuses_a_host_outside_the_target_with_the_reason(
