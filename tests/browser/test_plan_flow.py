@@ -5,12 +5,13 @@ chat, read the plan card, preview, approve, watch the plan run live. Screenshots
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests._server import Server, open_signed_in, server_env
+from tests._server import ADMIN, Server, open_signed_in, server_env
 
 BUNDLED = Path(__file__).resolve().parents[2] / "playbooks"
 KUMA_REQUEST = "Deploy Uptime Kuma to the homelab and add our existing portals to its config"
@@ -75,8 +76,24 @@ def test_a_request_is_planned_previewed_approved_and_run_live(
     expect(states).to_have_text(["succeeded", "succeeded"])
     expect(page.locator("[data-testid=plan-summary]")).to_contain_text("localhost")  # type: ignore[attr-defined]
 
+    plan_id = int(page.url.rsplit("/", 1)[1])  # type: ignore[attr-defined]
     page.get_by_role("link", name="run #").first.click()  # type: ignore[attr-defined]
     expect(page.locator("#log")).to_contain_text("PLAY RECAP", timeout=10_000)  # type: ignore[attr-defined]
+
+    commit = _audit_commit(sample_server, plan_id)
+    page.goto(f"{sample_server.url}/audit/plans/{plan_id}")  # type: ignore[attr-defined]
+    expect(page.locator("main")).to_contain_text(commit)  # type: ignore[attr-defined]
+    expect(page.locator("main")).to_contain_text(ADMIN)  # type: ignore[attr-defined] (approver)
+
+
+def _audit_commit(server: Server, plan_id: int) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        commit = server.get(f"/api/plans/{plan_id}")["audit_commit"]
+        if commit:
+            return str(commit)
+        time.sleep(0.2)
+    raise AssertionError(f"plan {plan_id} was not committed to the audit trail")
 
 
 def test_the_kuma_request_fails_clearly_and_skips_what_depends_on_it(
