@@ -175,10 +175,12 @@ def test_roles_decide_who_may_read_request_approve_and_manage(
     add_user(admin, "vic", "viewer")
     add_user(admin, "otto", "operator")
     plan = _plan(admin)
+    admin_page = admin.get(f"/plans/{plan['id']}")
 
     with another_browser(admin) as other:
         sign_in(other, "vic")
         viewer_reads = other.get(f"/api/plans/{plan['id']}")
+        viewer_page = other.get(f"/plans/{plan['id']}")
         viewer_asks = other.post("/api/requests", json={"text": "say hello"})
         viewer_approves = other.post(f"/api/plans/{plan['id']}/approve", json={})
         viewer_people = other.get("/users")
@@ -188,6 +190,8 @@ def test_roles_decide_who_may_read_request_approve_and_manage(
         operator_approves = other.post(f"/api/plans/{plan['id']}/approve", json={})
 
     assert viewer_reads.status_code == 200
+    assert "Approve and run" not in viewer_page.text and "You are a viewer" in viewer_page.text
+    assert "Approve and run" in admin_page.text
     assert viewer_asks.status_code == viewer_approves.status_code == 403
     assert (
         "needs the operator role or above, and vic is a viewer" in viewer_approves.json()["error"]
