@@ -6,7 +6,7 @@ from chiffon.audit.models import AuditRecord
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import Base
 from chiffon.executor.models import Run, RunEvent
-from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow
+from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow, SavedDraftRow
 from chiffon.router.models import Agent, AgentHeartbeat
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "PlanStepRow",
     "Run",
     "RunEvent",
+    "SavedDraftRow",
     "Suggestion",
 ]

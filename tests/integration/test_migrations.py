@@ -35,6 +35,7 @@ TABLES = {
     "agents",
     "agent_heartbeats",
     "llm_usage",
+    "saved_drafts",
 }
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"
