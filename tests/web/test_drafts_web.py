@@ -168,3 +168,10 @@ def test_the_draft_follows_its_step_when_the_plan_is_reordered(
     assert _save(client, plan["id"], position=0).status_code == 404  # now the hello step
     assert _save(client, plan["id"], position=1).status_code == 200
     assert (sample_repo / "htop.yml").is_file()
+
+
+def test_the_card_says_why_each_candidate_came_up(client: TestClient[Litestar]) -> None:
+    plan = _ask(client, "say hello")
+    assert plan["steps"][0]["candidates"][0]["reason"] == "name 'hello'"
+    page = client.get(f"/plans/{plan['id']}").text
+    assert "(name &#39;hello&#39;)" in page
