@@ -105,7 +105,7 @@ class CatalogService:
                             "`chiffon catalog scan` again"
                         ) from None
             self._not_playbooks = discovery.not_playbooks
-            if parsed or removed:
+            if parsed or removed or any(e.id is None for e in discovery.entries):
                 entries = _sorted((await self._stored()).values())
             else:  # nothing written: the entries are the stored ones, ids and all
                 entries = list(discovery.entries)

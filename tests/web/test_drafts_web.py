@@ -54,7 +54,7 @@ def test_it_shows_the_draft_and_saves_it_as_a_commit_the_catalog_sees(
     assert saved.status_code == 200, saved.text
     head = git(sample_repo, "rev-parse", "HEAD").strip()
     assert f'data-testid="draft-commit">{head[:12]}<' in saved.text
-    assert "Chiffon refuses to run it until" in saved.text
+    assert "Chiffon refuses to run it until" in saved.text and '/catalog?q=htop"' in saved.text
     log = git(sample_repo, "log", "-1", "--format=%an|%s", "--name-only").split("\n")
     assert log[0] == "web|Add generated draft htop.yml for htop (not reviewed)"
     assert "htop.yml" in log
