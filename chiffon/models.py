@@ -6,7 +6,7 @@ from chiffon.audit.models import AuditRecord
 from chiffon.catalog.models import CatalogEntry
 from chiffon.db import Base
 from chiffon.executor.models import Run, RunEvent
-from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow
+from chiffon.planner.models import LlmUsage, PlanRow, PlanStepRow, SavedDraftRow
 from chiffon.router.models import Agent, AgentHeartbeat
 from chiffon.web.models import ApiToken, LoginFailure, User, WebSession
 
@@ -26,6 +26,7 @@ __all__ = [
     "PlanStepRow",
     "Run",
     "RunEvent",
+    "SavedDraftRow",
     "Suggestion",
     "User",
     "WebSession",

@@ -1,25 +1,44 @@
 """Discovery: what the playbook repo offers, as entries. Pure file work, no database.
 
-``rebuild`` hashes first and parses only what changed: an entry given in ``stored`` whose file
-(or role folder) still has the same content hash is returned as it is.
+``find_sources`` hashes the candidate files, reading only those whose stat changed since the
+``known`` hashes it is given; ``rebuild`` parses only what changed: an entry given in
+``stored`` whose file (or role folder) still has the same content hash is returned as it is.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from chiffon.catalog._entry import CatalogError, Entry, EntryKind, Inventory, Variable
-from chiffon.catalog._files import hash_file, hash_tree, inventories, playbook_files, role_dirs
+from chiffon.catalog._files import (
+    Found,
+    hash_file,
+    hash_found,
+    inventories,
+    playbook_files,
+    role_dirs,
+    tree_stats,
+)
 from chiffon.catalog._playbook import ParsedPlaybook, RoleUse, parse_playbook, unique_variables
 from chiffon.catalog._role import parse_role
 from chiffon.catalog._tasks import unique
 from chiffon.catalog._yaml import clean_text
 
 KIND_ORDER = {EntryKind.PLAYBOOK: 0, EntryKind.ROLE: 1, EntryKind.TAG: 2}
+# A file's stat is trusted to say "unchanged" only once it last changed this long before it was
+# looked at: two writes of the same size within one tick of the file system's clock (a jiffy
+# on Linux, 2 s on FAT) leave the same times behind (git's "racily clean" files).
+SETTLE_S = 2.0
+# Per file (relative path, device, inode, size, mtime, ctime): equal means not rewritten.
+Stamp = tuple[tuple[str, int, int, int, int, int], ...]
+# ("playbook" | "role", repo-relative path) -> (stamp, content hash)
+KnownHashes = dict[tuple[str, str], tuple[Stamp, str]]
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,9 @@ class Sources:
     playbooks: dict[str, str]  # relative path -> sha256 of the file
     roles: dict[str, str]  # "roles/<name>" -> sha256 over the role's files
     inventories: list[Inventory]
+    # The hashes a later call may trust without reading the files again (``known``).
+    known: KnownHashes = field(default_factory=dict)
+    files_read: int = 0  # files read and hashed (the others' stat was unchanged)
 
 
 @dataclass(frozen=True)
@@ -53,13 +75,59 @@ def check_repo(root: Path) -> None:
         )
 
 
-def find_sources(root: Path) -> Sources:
-    """Hash every candidate playbook and role under ``root``; raise ``CatalogError`` if no repo."""
+def find_sources(
+    root: Path, known: KnownHashes | None = None, settle_s: float = SETTLE_S
+) -> Sources:
+    """Hash every candidate playbook and role under ``root``; raise ``CatalogError`` if no repo.
+
+    A file whose stamp (inode, size, times) is the one in ``known`` is not read again. The
+    result's ``known`` holds the hashes of the files that had settled ``settle_s`` before now.
+    """
     check_repo(root)
-    return Sources(
-        playbooks={relative: hash_file(root / relative) for relative in playbook_files(root)},
-        roles={relative: hash_tree(root, root / relative) for relative in role_dirs(root)},
-        inventories=inventories(root),
+    previous = known or {}
+    remembered: KnownHashes = {}
+    trusted_before = time.time_ns() - int(settle_s * 1e9)
+    read = 0
+
+    def content_hash(
+        kind: str, relative: str, files: list[Found], compute: Callable[[], str]
+    ) -> str:
+        nonlocal read
+        stamp = _stamp(files)
+        old = previous.get((kind, relative))
+        if old is not None and old[0] == stamp:
+            value = old[1]
+        else:
+            value = compute()
+            read += len(files)
+        if all(max(f.stat.st_mtime_ns, f.stat.st_ctime_ns) < trusted_before for f in files):
+            remembered[(kind, relative)] = (stamp, value)
+        return value
+
+    playbooks: dict[str, str] = {}
+    for found in playbook_files(root):
+        compute = functools.partial(hash_file, Path(found.path))
+        playbooks[found.relative] = content_hash("playbook", found.relative, [found], compute)
+    roles: dict[str, str] = {}
+    for relative in role_dirs(root):
+        files = tree_stats(root, root / relative)
+        roles[relative] = content_hash(
+            "role", relative, files, functools.partial(hash_found, files)
+        )
+    return Sources(playbooks, roles, inventories(root), remembered, read)
+
+
+def _stamp(files: list[Found]) -> Stamp:
+    return tuple(
+        (
+            f.relative,
+            f.stat.st_dev,
+            f.stat.st_ino,
+            f.stat.st_size,
+            f.stat.st_mtime_ns,
+            f.stat.st_ctime_ns,
+        )
+        for f in files
     )
 
 

@@ -123,7 +123,8 @@ class ScanResult:
 
     ``parsed`` counts entries built from new or changed files and written; ``reused`` counts
     stored entries whose content hash still matched and were kept as they were; ``removed``
-    counts stored entries whose files are gone.
+    counts stored entries whose files are gone. ``files_read`` counts the files read and
+    hashed: the others' stat said they had not changed since the last scan.
     """
 
     entries: list[Entry]
@@ -132,6 +133,7 @@ class ScanResult:
     reused: int
     removed: int
     seconds: float
+    files_read: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -141,4 +143,5 @@ class ScanResult:
             "reused": self.reused,
             "removed": self.removed,
             "seconds": self.seconds,
+            "files_read": self.files_read,
         }

@@ -8,8 +8,9 @@ from __future__ import annotations
 import configparser
 import hashlib
 import os
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from chiffon.catalog._entry import Inventory
 
@@ -18,6 +19,16 @@ YAML_SUFFIXES = (".yml", ".yaml")
 NOT_PLAYBOOKS = frozenset({"requirements.yml", "requirements.yaml", "galaxy.yml", "galaxy.yaml"})
 HOSTS_FILES = ("hosts", "hosts.yml", "hosts.yaml", "hosts.ini")
 _CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file found in the repo: its path relative to the folder walked, where to open it
+    (symlinks not resolved) and its stat (symlinks followed)."""
+
+    relative: str
+    path: str
+    stat: os.stat_result
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -49,34 +60,41 @@ def _listdir(directory: Path) -> list[Path]:
         return []
 
 
-def playbook_files(root: Path) -> list[str]:
-    """Repo-relative paths of the YAML files that may be playbooks: at the top and in playbooks/."""
-    found: list[str] = []
-    folders = [root]
-    if (root / "playbooks").is_dir() and inside(root, root / "playbooks"):
-        folders.append(root / "playbooks")
-    for folder in folders:
-        for path in _listdir(folder):
-            name = path.name
-            if name.startswith(".") or not name.endswith(YAML_SUFFIXES):
+def playbook_files(root: Path) -> list[Found]:
+    """The YAML files that may be playbooks, at the top and in playbooks/, with their stat."""
+    found: list[Found] = []
+    real_root = os.path.realpath(root)
+    folders = [(str(root), real_root, "")]
+    playbooks = _real_inside(real_root, os.path.join(root, "playbooks"))
+    if playbooks is not None and _is_dir(Path(playbooks)):
+        folders.append((os.path.join(root, "playbooks"), playbooks, "playbooks/"))
+    for folder, real_folder, prefix in folders:
+        for item in _scandir(folder):
+            name = item.name
+            if name.startswith(".") or not name.endswith(YAML_SUFFIXES) or name in NOT_PLAYBOOKS:
                 continue
-            if name in NOT_PLAYBOOKS or not inside(root, path) or not _is_file(path):
+            if _entry_inside(real_root, real_folder, item) is None:
                 continue
-            found.append(path.relative_to(root).as_posix())
+            stat = _file_stat(item)
+            if stat is not None:
+                found.append(Found(prefix + name, item.path, stat))
     return found
 
 
 def role_dirs(root: Path) -> list[str]:
     """Repo-relative paths (``roles/<name>``) of the roles: folders with tasks/main.yml|yaml."""
-    roles = root / "roles"
-    if not _is_dir(roles) or not inside(root, roles):
+    real_root = os.path.realpath(root)
+    roles = _real_inside(real_root, os.path.join(root, "roles"))
+    if roles is None or not _is_dir(Path(roles)):
         return []
     found: list[str] = []
-    for path in _listdir(roles):
-        if path.name.startswith(".") or not _is_dir(path) or not inside(root, path):
+    for item in _scandir(os.path.join(root, "roles")):
+        if item.name.startswith(".") or not _entry_is_dir(item):
             continue
-        if any(_is_file(path / "tasks" / f"main{suffix}") for suffix in YAML_SUFFIXES):
-            found.append(path.relative_to(root).as_posix())
+        if _entry_inside(real_root, roles, item) is None:
+            continue
+        if any(_is_file(Path(item.path, "tasks", f"main{suffix}")) for suffix in YAML_SUFFIXES):
+            found.append(f"roles/{item.name}")
     return found
 
 
@@ -85,25 +103,80 @@ def tree_files(root: Path, directory: Path) -> list[tuple[str, Path]]:
 
     Symlinks are followed only inside ``root``; a directory reached twice is walked once.
     """
-    files: list[tuple[str, Path]] = []
-    seen: set[Path] = set()
+    return [(found.relative, Path(found.path)) for found in tree_stats(root, directory)]
 
-    def walk(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
-        real = folder.resolve()
-        if real in seen:
+
+def tree_stats(root: Path, directory: Path) -> list[Found]:
+    """Every file under ``directory`` with its stat, as ``tree_files`` finds them."""
+    real_root = os.path.realpath(root)
+    files: list[Found] = []
+    seen: set[str] = set()
+
+    def walk(folder: str, real_folder: str, prefix: str) -> None:
+        if real_folder in seen:
             return
-        seen.add(real)
-        for path in _listdir(folder):
-            if not inside(root, path):
+        seen.add(real_folder)
+        for item in _scandir(folder):
+            real = _entry_inside(real_root, real_folder, item)
+            if real is None:
                 continue
-            relative = f"{prefix}{path.name}"
-            if _is_dir(path):
-                yield from walk(path, relative + "/")
-            elif _is_file(path):
-                yield relative, path
+            relative = f"{prefix}{item.name}"
+            if _entry_is_dir(item):
+                walk(item.path, real, relative + "/")
+            else:
+                stat = _file_stat(item)
+                if stat is not None:
+                    files.append(Found(relative, item.path, stat))
 
-    files.extend(walk(directory, ""))
-    return sorted(files)
+    start = _real_inside(real_root, str(directory))
+    if start is not None:
+        walk(str(directory), start, "")
+    return sorted(files, key=lambda found: found.relative)
+
+
+def _scandir(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as items:
+            return sorted(items, key=lambda item: item.name)
+    except OSError:
+        return []
+
+
+def _real_inside(real_root: str, path: str) -> str | None:
+    """The real path of ``path`` when it is ``real_root`` or lies under it, else None."""
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
+    return real if real == real_root or real.startswith(real_root + os.sep) else None
+
+
+def _entry_inside(real_root: str, real_folder: str, item: os.DirEntry[str]) -> str | None:
+    # Resolving costs a system call per path component: only a symlink can lead out of a
+    # folder that is itself inside the repo.
+    try:
+        link = item.is_symlink()
+    except OSError:
+        return None
+    if not link:
+        return os.path.join(real_folder, item.name)
+    return _real_inside(real_root, item.path)
+
+
+def _entry_is_dir(item: os.DirEntry[str]) -> bool:
+    try:
+        return item.is_dir()
+    except OSError:
+        return False
+
+
+def _file_stat(item: os.DirEntry[str]) -> os.stat_result | None:
+    """The file's stat (following a symlink), or None when it is not a regular file."""
+    try:
+        stat = item.stat()
+    except OSError:
+        return None
+    return stat if S_ISREG(stat.st_mode) else None
 
 
 def hash_file(path: Path) -> str:
@@ -115,10 +188,15 @@ def hash_file(path: Path) -> str:
 
 def hash_tree(root: Path, directory: Path) -> str:
     """One sha256 over every file's relative path and bytes under ``directory``, in order."""
+    return hash_found(tree_stats(root, directory))
+
+
+def hash_found(files: list[Found]) -> str:
+    """``hash_tree`` of the files ``tree_stats`` found."""
     digest = hashlib.sha256()
-    for relative, path in tree_files(root, directory):
-        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
-        _feed(digest, path)
+    for found in files:
+        digest.update(found.relative.encode("utf-8", "surrogateescape") + b"\0")
+        _feed(digest, Path(found.path))
         digest.update(b"\0")
     return digest.hexdigest()
 

@@ -7,14 +7,21 @@ import difflib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chiffon.catalog._discover import KIND_ORDER, check_repo, find_sources, rebuild
+from chiffon.catalog._discover import (
+    KIND_ORDER,
+    SETTLE_S,
+    KnownHashes,
+    check_repo,
+    find_sources,
+    rebuild,
+)
 from chiffon.catalog._entry import (
     CatalogError,
     Entry,
@@ -34,6 +41,7 @@ from chiffon.db import SessionFactory, utcnow
 # When a bare name matches several entries, the one a person most likely means.
 _NAME_PREFERENCE = {EntryKind.PLAYBOOK: 0, EntryKind.TAG: 1, EntryKind.ROLE: 2}
 _KEY = tuple[str, str, str]
+_CHUNK = 500  # ids per IN (...) list: far below every database's limit on parameters
 # (repo root, {relative path: bytes}, message, author) -> commit sha, or None outside git.
 CommitPaths = Callable[[Path, dict[str, bytes], str, str], str | None]
 
@@ -51,24 +59,36 @@ class CatalogService:
         playbooks_dir: Path,
         commit_paths: CommitPaths | None = None,
         embeddings: EmbeddingIndex | None = None,
+        settle_s: float = SETTLE_S,
     ) -> None:
         self._sessions = session_factory
+        self._settle_s = settle_s
         self._commit_paths = commit_paths
         self.playbooks_dir = Path(playbooks_dir).expanduser().resolve()
         self.embeddings = embeddings
         self._scan_lock = asyncio.Lock()
         self._not_playbooks: dict[str, str] = {}
+        # What the last scan saw, so that an unchanged repo costs stats, not reads and parses:
+        # the files' hashes by stat, and the stored entries by id (an entry is a function of
+        # its content hash, so a row whose hash is unchanged need not be decoded again).
+        self._known_hashes: KnownHashes = {}
+        self._rows: dict[int, Entry] = {}
 
     async def scan(self) -> ScanResult:
         """Discover the repo and store it: new and changed entries written, unchanged ones
-        reused by content hash, vanished ones removed, all in one transaction.
+        reused by content hash, vanished ones removed, all in one transaction. Files whose
+        stat is unchanged since the last scan are not read again, and stored entries whose
+        id, key and hash are unchanged are not read back from the database.
 
         Raises ``CatalogError`` when the playbook repo is missing or not a directory.
         """
         async with self._scan_lock:
             started = time.perf_counter()
             root = self.playbooks_dir
-            sources = await asyncio.to_thread(find_sources, root)
+            sources = await asyncio.to_thread(
+                find_sources, root, self._known_hashes, self._settle_s
+            )
+            self._known_hashes = sources.known
             for attempt in (1, 2):
                 stored = await self._stored()
                 discovery = await asyncio.to_thread(
@@ -85,7 +105,10 @@ class CatalogService:
                             "`chiffon catalog scan` again"
                         ) from None
             self._not_playbooks = discovery.not_playbooks
-            entries = await self.list_entries()
+            if parsed or removed or any(e.id is None for e in discovery.entries):
+                entries = _sorted((await self._stored()).values())
+            else:  # nothing written: the entries are the stored ones, ids and all
+                entries = list(discovery.entries)
             return ScanResult(
                 entries=entries,
                 inventories=discovery.inventories,
@@ -93,12 +116,38 @@ class CatalogService:
                 reused=reused,
                 removed=removed,
                 seconds=round(time.perf_counter() - started, 4),
+                files_read=sources.files_read,
             )
 
     async def _stored(self) -> dict[_KEY, Entry]:
+        """The stored entries: ids and hashes read, and whole rows only for those that are
+        not in ``_rows`` with the same hash (all of them the first time)."""
+        # SQLite may give a deleted row's id to a new one (a renamed file, the same bytes):
+        # an entry is kept only when its id, key and hash are all unchanged.
+        light = select(
+            CatalogEntry.id,
+            CatalogEntry.kind,
+            CatalogEntry.path,
+            CatalogEntry.name,
+            CatalogEntry.content_hash,
+        )
         async with self._sessions() as session:
-            rows = await session.scalars(select(CatalogEntry))
-            return {_key(entry): entry for entry in map(_from_row, rows)}
+            now = {
+                i: ((kind, path, name), h)
+                for i, kind, path, name, h in await session.execute(light)
+            }
+            kept = {
+                i: entry
+                for i, entry in self._rows.items()
+                if now.get(i) == (_key(entry), entry.content_hash)
+            }
+            missing = [entry_id for entry_id in now if entry_id not in kept]
+            for start in range(0, len(missing), _CHUNK):
+                chunk = missing[start : start + _CHUNK]
+                rows = await session.scalars(select(CatalogEntry).where(CatalogEntry.id.in_(chunk)))
+                kept.update((row.id, _from_row(row)) for row in rows)
+        self._rows = kept
+        return {_key(entry): entry for entry in kept.values()}
 
     async def _write(
         self, stored: dict[_KEY, Entry], entries: Sequence[Entry]
@@ -140,7 +189,7 @@ class CatalogService:
         words = query.lower().split()
         if words:
             entries = [e for e in entries if all(word in _haystack(e) for word in words)]
-        return sorted(entries, key=lambda e: (KIND_ORDER[e.kind], e.path, e.name))
+        return _sorted(entries)
 
     async def fingerprint(self) -> str:
         """A digest of every stored entry's kind, path, name and content hash: it changes
@@ -259,6 +308,10 @@ def _not_found_message(ref: str, name: str, pool: list[str]) -> str:
         f"no catalog entry matches {ref!r}.{hint} If the playbook repo changed, run "
         "`chiffon catalog scan`."
     )
+
+
+def _sorted(entries: Iterable[Entry]) -> list[Entry]:
+    return sorted(entries, key=lambda e: (KIND_ORDER[e.kind], e.path, e.name))
 
 
 def _haystack(entry: Entry) -> str:

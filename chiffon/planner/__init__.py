@@ -21,12 +21,14 @@ from chiffon.planner._plan import (
     StepStatus,
 )
 from chiffon.planner._providers import LlmPlanner
-from chiffon.planner._records import PlanRecord, StepRecord
+from chiffon.planner._records import PlanRecord, SavedDraft, StepRecord
 from chiffon.planner._store import PlanStore
 from chiffon.planner.events import PlanProposed
 from chiffon.planner.service import (
     MAX_REQUEST_CHARS,
     DraftError,
+    DraftNameError,
+    DraftNotFound,
     Planner,
     RequestError,
     check_request,
@@ -37,6 +39,8 @@ __all__ = [
     "Candidate",
     "Draft",
     "DraftError",
+    "DraftNameError",
+    "DraftNotFound",
     "LlmCall",
     "LlmPlanner",
     "PlacementGate",
@@ -51,6 +55,7 @@ __all__ = [
     "RequestError",
     "Risk",
     "RiskLevel",
+    "SavedDraft",
     "StepPlacement",
     "StepPlacer",
     "StepRecord",

@@ -7,11 +7,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from chiffon.planner._placement import StepPlacement
-from chiffon.planner._plan import PlanStatus, RiskLevel, StepState, StepStatus
+from chiffon.planner._plan import Draft, PlanStatus, RiskLevel, StepState, StepStatus
 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class SavedDraft:
+    """A step's generated draft as saved into the playbook repo (``commit`` None outside
+    git, or while it is being written)."""
+
+    clause: str
+    path: str
+    commit: str | None
+    saved_by: str
+    saved_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,31 @@ class PlanRecord:
     finished_at: dt.datetime | None
     steps: tuple[StepRecord, ...]
     proposed: dict[str, Any]
+    saved_drafts: tuple[SavedDraft, ...] = ()
+
+    def draft_of(self, position: int) -> Draft | None:
+        """The generated playbook proposed for the step at ``position`` when nothing matched
+        it (found by the step's clause, so that reordering keeps it), or None."""
+        step = next((s for s in self.steps if s.position == position), None)
+        if step is None or step.entry is not None:
+            return None
+        for proposed in self.proposed.get("steps", []):
+            draft = proposed.get("draft")
+            if proposed.get("clause") == step.clause and isinstance(draft, dict):
+                return Draft(
+                    path=str(draft["path"]),
+                    text=str(draft["text"]),
+                    service=str(draft["service"]),
+                    template=str(draft["template"]),
+                )
+        return None
+
+    def saved_draft_of(self, position: int) -> SavedDraft | None:
+        """Where the draft of the step at ``position`` was saved, or None."""
+        step = next((s for s in self.steps if s.position == position), None)
+        if step is None:
+            return None
+        return next((s for s in self.saved_drafts if s.clause == step.clause), None)
 
     @property
     def runnable(self) -> bool:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chiffon.db import SessionFactory
 from chiffon.planner._placement import StepPlacement
 from chiffon.planner._plan import Plan, PlanStatus, RiskLevel, StepState, StepStatus
-from chiffon.planner._records import PlanRecord, StepRecord
+from chiffon.planner._records import PlanRecord, SavedDraft, StepRecord
+from chiffon.planner._saved_drafts import saved_drafts_of
 from chiffon.planner.models import PlanRow, PlanStepRow
 
 
@@ -71,7 +72,8 @@ class PlanStore:
             row = await session.get(PlanRow, plan_id)
             if row is None:
                 return None
-            return record_of(row, await _steps(session, plan_id))
+            saved = await saved_drafts_of(session, [plan_id])
+            return record_of(row, await _steps(session, plan_id), saved.get(plan_id, ()))
 
     async def recent(
         self, limit: int = 50, requester: str | None = None, status: str | None = None
@@ -94,7 +96,8 @@ class PlanStore:
                 )
                 for step in found:
                     steps[step.plan_id].append(step)
-            return [record_of(row, steps[row.id]) for row in rows]
+            saved = await saved_drafts_of(session, ids)
+            return [record_of(row, steps[row.id], saved.get(row.id, ())) for row in rows]
 
     async def transition(
         self,
@@ -232,7 +235,9 @@ async def _steps(session: AsyncSession, plan_id: int) -> list[PlanStepRow]:
     return list(found.all())
 
 
-def record_of(row: PlanRow, steps: Sequence[PlanStepRow]) -> PlanRecord:
+def record_of(
+    row: PlanRow, steps: Sequence[PlanStepRow], saved_drafts: Sequence[SavedDraft] = ()
+) -> PlanRecord:
     return PlanRecord(
         id=row.id,
         correlation_id=row.correlation_id,
@@ -253,6 +258,7 @@ def record_of(row: PlanRow, steps: Sequence[PlanStepRow]) -> PlanRecord:
         created_at=row.created_at,
         finished_at=row.finished_at,
         proposed=row.proposed,
+        saved_drafts=tuple(saved_drafts),
         steps=tuple(
             StepRecord(
                 position=s.position,

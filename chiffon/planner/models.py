@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiffon.db import Base, utcnow
@@ -79,3 +79,19 @@ class LlmUsage(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SavedDraftRow(Base):
+    """A plan step's generated draft saved into the playbook repo (once per step's clause):
+    the row is claimed before the file is written, so a second save is refused."""
+
+    __tablename__ = "saved_drafts"
+    __table_args__ = (UniqueConstraint("plan_id", "clause"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    clause: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(String(1024))  # relative to the playbook repo
+    commit: Mapped[str | None] = mapped_column(String(40))  # None outside git, or not yet
+    saved_by: Mapped[str] = mapped_column(String(255))
+    saved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

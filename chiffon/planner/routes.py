@@ -1,4 +1,5 @@
-"""The chat page (a request in, a plan card back) and ``POST /api/requests``."""
+"""The chat page (a request in, a plan card back), ``POST /api/requests``, and saving a
+step's generated draft into the playbook repo (from the plan card, or the API)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,26 @@ from typing import Any
 
 from litestar import MediaType, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, URLEncodedBody
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_303_SEE_OTHER
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_303_SEE_OTHER,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
-from chiffon.planner.service import Planner, RequestError
+from chiffon.catalog import PathOutsideRepo
+from chiffon.planner._records import PlanRecord
+from chiffon.planner.service import (
+    DraftError,
+    DraftNameError,
+    DraftNotFound,
+    Planner,
+    RequestError,
+)
 from chiffon.web.identity import person
 
 __all__ = ["ROUTES"]
@@ -76,4 +91,99 @@ async def create_request_api(
     return plan.to_json()
 
 
-ROUTES = [chat_page, chat_submit, create_request_api]
+# Saving a draft writes the playbook repo: for admins once accounts exist.
+_ADMIN = {"role": "admin"}
+
+
+@dataclass
+class DraftForm:
+    path: str = ""
+
+
+@post(
+    "/plans/{plan_id:int}/steps/{position:int}/draft",
+    media_type=MediaType.HTML,
+    include_in_schema=False,
+    opt=_ADMIN,
+)
+async def save_draft_form(
+    request: HTMXRequest,
+    planner: NamedDependency[Planner],
+    plan_id: FromPath[int],
+    position: FromPath[int],
+    data: URLEncodedBody[DraftForm],
+) -> Template | Redirect:
+    """Save the step's generated draft; HTMX gets the step's draft part back (saved, or the
+    refusal with the name asked for), a plain form the plan page or the refusal's page."""
+    try:
+        await planner.save_step_draft(plan_id, position, person(request), data.path)
+        error: str | None = None
+        status = 200
+    except DraftNotFound as missing:
+        raise NotFoundException(str(missing)) from None
+    except (DraftNameError, PathOutsideRepo) as bad_name:
+        error, status = str(bad_name), HTTP_422_UNPROCESSABLE_ENTITY
+    except DraftError as refused:
+        error, status = str(refused), HTTP_409_CONFLICT
+    if error is None and not request.htmx:
+        return Redirect(f"/plans/{plan_id}", status_code=HTTP_303_SEE_OTHER)
+    plan = await _plan(planner, plan_id)
+    step = next(s for s in plan.steps if s.position == position)
+    context = {"p": plan, "s": step, "draft_error": error, "draft_path": data.path}
+    name = "planner/_draft.html" if request.htmx else "planner/draft.html"
+    return Template(name, context=context, status_code=status)
+
+
+async def _plan(planner: Planner, plan_id: int) -> PlanRecord:
+    assert planner.plans is not None
+    plan = await planner.plans.get(plan_id)
+    if plan is None:
+        raise NotFoundException(f"there is no plan #{plan_id}")
+    return plan
+
+
+@dataclass
+class SaveDraft:
+    """Optional ``path``: where in the playbook repo (e.g. ``htop.yml``); by default where
+    it was proposed."""
+
+    path: str = ""
+
+
+@post(
+    "/api/plans/{plan_id:int}/steps/{position:int}/draft",
+    tags=["plans"],
+    status_code=HTTP_201_CREATED,
+    opt=_ADMIN,
+)
+async def save_draft_api(
+    request: Request[Any, Any, Any],
+    planner: NamedDependency[Planner],
+    plan_id: FromPath[int],
+    position: FromPath[int],
+    data: JSONBody[SaveDraft | None] = None,
+) -> dict[str, Any]:
+    """Save a no_match step's generated draft into the playbook repo (a git commit when it is
+    one) and rescan the catalog. It still cannot run until reviewed. 404: no such step or no
+    draft; 409: saved already or a file is there; 422: a path outside the repo or one the
+    catalog would not read."""
+    try:
+        saved = await planner.save_step_draft(
+            plan_id, position, person(request), data.path if data else ""
+        )
+    except DraftNotFound as missing:
+        raise NotFoundException(str(missing)) from None
+    except (DraftNameError, PathOutsideRepo) as bad_name:
+        raise HTTPException(str(bad_name), status_code=HTTP_422_UNPROCESSABLE_ENTITY) from None
+    except DraftError as refused:
+        raise HTTPException(str(refused), status_code=HTTP_409_CONFLICT) from None
+    return {
+        "path": saved.path,
+        "commit": saved.commit,
+        "saved_by": saved.saved_by,
+        "saved_at": saved.saved_at.isoformat(),
+        "reviewed": False,
+    }
+
+
+ROUTES = [chat_page, chat_submit, create_request_api, save_draft_form, save_draft_api]

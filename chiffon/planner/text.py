@@ -12,9 +12,10 @@ def plan_text(plan: Plan) -> str:
     lines = [f"Plan for: {plan.request}", f"planner: {plan.planner}, status: {plan.status}", ""]
     for number, step in enumerate(plan.steps, start=1):
         if step.status is StepStatus.MATCHED and step.entry is not None:
+            why = next((c.reason for c in step.candidates if c.entry == step.entry), "")
             lines.append(
                 f"{number}. {step.entry.kind} {step.entry.name} ({step.entry.path})"
-                f"  confidence {step.confidence:.2f}"
+                f"  confidence {step.confidence:.2f}" + (f", {why}" if why else "")
             )
         else:
             lines.append(f"{number}. no match: nothing in the playbook repo fits this clause")

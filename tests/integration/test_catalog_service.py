@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -72,7 +73,9 @@ async def test_it_keeps_unchanged_entries_as_stored(
         await session.execute(update(CatalogEntry).values(description="kept from the database"))
     second = await catalog.scan()
     assert (second.parsed, second.reused, second.removed) == (0, SAMPLE_ENTRIES, 0)
-    assert {e.description for e in second.entries} == {"kept from the database"}
+    # The scan read back only ids, keys and hashes (its entries are the ones it knew), and
+    # wrote nothing: the database still says what the edit made it say.
+    assert {e.description for e in await catalog.list_entries()} == {"kept from the database"}
     assert [e.id for e in second.entries] == [e.id for e in first.entries]
 
 
@@ -308,3 +311,24 @@ async def test_it_changes_the_fingerprint_only_when_a_scan_changed_something(
     (sample_repo / "hello.yml").write_text((sample_repo / "hello.yml").read_text() + "\n# edit\n")
     await catalog.scan()
     assert await catalog.fingerprint() != first
+
+
+async def test_it_rescans_an_unchanged_repo_without_reading_it_yet_sees_every_change(
+    session_factory: SessionFactory, sample_repo: Path
+) -> None:
+    catalog = CatalogService(session_factory, sample_repo, settle_s=0.2)
+    await asyncio.sleep(0.3)  # the copied files settle
+    first = await catalog.scan()
+    unchanged = await catalog.scan()
+    assert (unchanged.files_read, unchanged.parsed, unchanged.removed) == (0, 0, 0)
+    assert unchanged.entries == first.entries == await catalog.list_entries()
+
+    tasks = sample_repo / "roles/web/tasks/main.yml"
+    tasks.write_text(tasks.read_text().replace("Describe the", "Describe our"))  # same size
+    (sample_repo / "roles/common").rename(sample_repo / "roles/basics")
+    changed = await catalog.scan()
+    assert changed.entries == await catalog.list_entries()
+    roles = {e.name: e for e in changed.entries if e.kind is EntryKind.ROLE}
+    assert set(roles) == {"basics", "monitor", "web"}
+    assert roles["web"].task_names[0] == "Describe our status page"
+    assert changed.removed == 1 and changed.files_read < first.files_read

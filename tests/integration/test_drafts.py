@@ -3,6 +3,7 @@ git repo, picked up by the catalog, and refused by the executor until a person r
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from chiffon.app import Services
 from chiffon.executor import RunRequest, RunRequestError, RunStatus
-from chiffon.planner import DraftError, PlanStep, RiskLevel, StepStatus, draft_for
+from chiffon.planner import DraftError, PlanStep, RiskLevel, SavedDraft, StepStatus, draft_for
 from chiffon.planner.text import plan_text
 from tests.integration.test_catalog_write import git, init_git
 
@@ -115,3 +116,24 @@ async def test_a_header_with_a_non_boolean_generated_flag_is_invalid(
     await services.catalog.scan()
     entry = await services.catalog.resolve("odd.yml")
     assert not entry.valid and "`generated` must be true or false" in (entry.error or "")
+
+
+async def test_two_saves_of_one_step_draft_at_once_make_one_commit(
+    services: Services, sample_repo: Path
+) -> None:
+    init_git(sample_repo)
+    record = await services.planner.submit("install htop", "ada")
+
+    results = await asyncio.gather(
+        services.planner.save_step_draft(record.id, 0, "ada"),
+        services.planner.save_step_draft(record.id, 0, "bob", "htop-too.yml"),
+        return_exceptions=True,
+    )
+    saved = [r for r in results if isinstance(r, SavedDraft)]
+    refused = [r for r in results if isinstance(r, DraftError)]
+    assert len(saved) == 1 and len(refused) == 1, results
+    assert git(sample_repo, "log", "--format=%s").count("\n") == 2  # start + one draft
+    assert saved[0].commit == git(sample_repo, "rev-parse", "HEAD").strip()
+    assert (sample_repo / "htop.yml").exists() != (sample_repo / "htop-too.yml").exists()
+    plan = await services.planner.plans.get(record.id) if services.planner.plans else None
+    assert plan is not None and plan.saved_draft_of(0) == saved[0]

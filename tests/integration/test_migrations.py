@@ -39,6 +39,7 @@ TABLES = {
     "web_sessions",
     "api_tokens",
     "login_failures",
+    "saved_drafts",
 }
 PG_ADMIN = os.environ.get("CHIFFON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("CHIFFON_REQUIRE_PG") == "1"

@@ -82,7 +82,8 @@ async def test_it_plans_the_seed_scenario_in_order_with_the_portals(planner: Pla
     ]
     assert second["depends_on"] == [0]
     assert [p["name"] for p in second["vars"]["kuma_monitors"]] == ["portal-1", "portal-2"]
-    assert all(set(c) == ENTRY_KEYS | {"score"} for c in first["candidates"])
+    assert all(set(c) == ENTRY_KEYS | {"score", "reason"} for c in first["candidates"])
+    assert first["candidates"][0]["reason"] == "name 'kuma'"
     assert len(first["candidates"]) <= 3
 
 
