@@ -204,6 +204,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade_database(settings.effective_database_url)
     app = create_app(settings)
     print(f"Chiffon {__version__} on http://{host}:{port}  (playbooks: {settings.playbooks_dir})")
+    if _is_loopback(host) and not _has_accounts(settings):
+        print(f"No accounts yet: open http://{host}:{port}/setup to create the admin.")
     # An open live-log stream must not hold a stop (systemd) forever: streams get 3 s.
     uvicorn.run(
         app,
