@@ -152,6 +152,7 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         lint_executable=settings.ansible_lint or None,
         lint_timeout_s=settings.lint_timeout_seconds,
         explainer=overrides.get("explainer"),
+        plans=approval,
     )
     bus.register(executor_subscriptions(executor))
     bus.register(approval_subscriptions(approval))

@@ -43,6 +43,20 @@ FAILING = {
 """,
 }
 
+# The sample repo's fail.yml (a plan's "fail on purpose" step), failing on a command whose
+# missing changed_when Chiffon can fix; the failing task is at line 9.
+FAIL_ON_PURPOSE = """- name: Fail on purpose
+  hosts: homelab
+  gather_facts: false
+  tasks:
+    - name: Before the failure
+      ansible.builtin.debug:
+        msg: This task succeeds
+
+    - name: Fail here
+      ansible.builtin.command: ls /definitely/not/here
+"""
+
 # An address reserved for documentation (RFC 5737): nothing answers there.
 FAR_INVENTORY = """all:
   hosts:

@@ -21,6 +21,7 @@ from . import lint
 from ._analysis import file_hash, files_key, merge, row_values, unified_diff
 from ._checks import check, chiffon_fix, entry_files
 from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
+from ._plans import NoPlans, PlanPostmortem, PlanReader, plan_postmortem
 from ._results import cached_analysis, store_analysis
 from ._types import (
     Analysis,
@@ -55,6 +56,7 @@ class AnalyzerService:
         lint_executable: str | None = None,
         lint_timeout_s: float = 120,
         explainer: Explainer | None = None,
+        plans: PlanReader | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -63,6 +65,7 @@ class AnalyzerService:
         self.lint_executable = lint_executable or lint.default_executable()
         self._lint_timeout_s = lint_timeout_s
         self._explainer = explainer
+        self._plans: PlanReader = plans or NoPlans()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -336,6 +339,14 @@ class AnalyzerService:
         if entry is None:
             return Diagnosed(stored, None, "The run's entry is no longer in the catalog.")
         return Diagnosed(stored, await self.analyze_entry(entry), None)
+
+    async def plan_postmortem(self, plan_id: int) -> PlanPostmortem | None:
+        """The failed plan's steps with their runs, and the diagnosis of each failed run (with
+        its entry's suggestions); None when there is no such plan. Raises ``AnalyzerError``
+        for a plan that did not fail."""
+        return await plan_postmortem(
+            self._plans, self._executor.get_run, self.diagnosis_of, plan_id
+        )
 
     # -- events ---------------------------------------------------------------------------
 
