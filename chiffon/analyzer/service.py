@@ -4,6 +4,7 @@ them, and the diagnosis of failed runs."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -338,6 +339,9 @@ class AnalyzerService:
         entry = await self._run_entry(run) if run else None
         if entry is None:
             return Diagnosed(stored, None, "The run's entry is no longer in the catalog.")
+        # Whether the playbook changed since the run is true now, not when it was diagnosed.
+        changed = run is not None and entry.content_hash != run.entry_hash
+        stored = dataclasses.replace(stored, entry_changed=changed)
         return Diagnosed(stored, await self.analyze_entry(entry), None)
 
     async def plan_postmortem(self, plan_id: int) -> PlanPostmortem | None:

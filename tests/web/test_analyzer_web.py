@@ -192,6 +192,7 @@ def test_it_shows_the_post_mortem_of_a_failed_plan(
     assert "changed_when: false" in (settings.playbooks_dir / "fail.yml").read_text()
     # The page now checks the playbook as it is: the finding is gone.
     assert "chiffon-command-changed" not in accepted.text and "Nothing to suggest" in accepted.text
+    assert "The playbook changed since this run" in accepted.text
 
 
 def test_it_refuses_the_post_mortem_of_an_unknown_or_unfailed_plan(
