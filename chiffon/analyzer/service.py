@@ -19,8 +19,8 @@ from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService, RunFinished, RunStatus, RunView
 
 from . import lint
-from ._analysis import file_hash, files_key, merge, row_values, unified_diff
-from ._checks import check, chiffon_fix, entry_files
+from ._analysis import check_and_fix, file_hash, files_key, merge, row_values, unified_diff
+from ._checks import chiffon_fix, entry_files
 from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
 from ._plans import NoPlans, PlanPostmortem, PlanReader, plan_postmortem
 from ._results import cached_analysis, store_analysis
@@ -96,14 +96,15 @@ class AnalyzerService:
             if cached is not None:
                 return cached
             target = f"roles/{entry.role or entry.name}" if entry.kind is EntryKind.ROLE else None
-            # The linter (a subprocess) and Chiffon's checks (a thread) run side by side.
-            own, report = await asyncio.gather(
-                asyncio.to_thread(check, files),
+            # The linter (a subprocess) and Chiffon's checks and first fixes (a thread) run
+            # side by side.
+            (own, fixes), report = await asyncio.gather(
+                asyncio.to_thread(check_and_fix, files),
                 lint.lint(self.lint_executable, root, [target or entry.path], self._lint_timeout_s),
             )
             rows = merge(report.findings, own)
             texts = {source.path: source.text for source in files}
-            values = await asyncio.to_thread(row_values, rows, texts, root)
+            values = await asyncio.to_thread(row_values, rows, texts, root, fixes)
             await store_analysis(
                 self._sessions, entry, key, values, report.error, report.seconds, force
             )
