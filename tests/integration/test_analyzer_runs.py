@@ -108,3 +108,24 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
         assert explained.diagnosis.failure_class == "nonzero"
         stored_again = await analyzer.get_diagnosis(run_ids["nonzero.yml"])
         assert stored_again is not None and stored_again.narrative == narrative
+
+
+async def test_it_diagnoses_with_a_linter_that_crashes(settings: Settings, tmp_path: Path) -> None:
+    crashing = tmp_path / "ansible-lint"
+    crashing.write_text('#!/bin/sh\necho "Traceback: boom" >&2\nexit 3\n')
+    crashing.chmod(0o755)
+    write_playbooks(settings.playbooks_dir, {"handler.yml": FAILING["handler.yml"]})
+    services = bootstrap(settings.with_overrides(ansible_lint=str(crashing)))
+    await services.start()
+    try:
+        run_id = await _run(services, "handler.yml")
+        await services.analyzer.wait_idle()
+
+        diagnosed = await services.analyzer.diagnosis_of(run_id)
+    finally:
+        await services.stop()
+
+    assert diagnosed.diagnosis.failure_class == "missing_handler"
+    assert diagnosed.analysis is not None
+    assert diagnosed.analysis.lint_error == "ansible-lint failed (exit code 3): Traceback: boom"
+    assert {s.rule for s in diagnosed.analysis.suggestions} == {"chiffon-missing-handler"}

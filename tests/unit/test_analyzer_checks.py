@@ -45,6 +45,27 @@ def test_it_accepts_a_handler_by_name_or_listen_and_guarded_commands() -> None:
     assert _rules(text) == {}
 
 
+def test_it_finds_a_task_without_a_name_but_not_a_handler_without_one() -> None:
+    text = """- name: Terse
+  hosts: all
+  tasks:
+    - ansible.builtin.debug:
+        msg: who am I
+    - name: Named
+      ansible.builtin.debug:
+        msg: fine
+  handlers:
+    - ansible.builtin.debug:
+        msg: handlers are found by listen
+      listen: poke
+"""
+    findings = check([SourceFile("play.yml", "playbook", text)])
+
+    assert [(f.rule, f.line, f.severity, f.fixable) for f in findings] == [
+        ("chiffon-unnamed-task", 4, "minor", False)
+    ]
+
+
 def test_it_reports_a_playbook_that_does_not_parse_as_a_finding() -> None:
     findings = check([SourceFile("broken.yml", "playbook", BROKEN)])
 
