@@ -41,9 +41,10 @@ from .yamledit import YamlSyntaxError
 
 log = logging.getLogger("chiffon.analyzer")
 
-# An optional richer explanation (the planner's LLM chain): given the deterministic diagnosis,
-# returns a paragraph or None. Its failure is logged; the deterministic text always stays.
-Explainer = Callable[[DiagnosisView], Awaitable[str | None]]
+# An optional richer explanation (the planner's LLM chain): given the deterministic diagnosis
+# and the run's correlation id, returns a paragraph or None. Its failure is logged; the
+# deterministic text always stays.
+Explainer = Callable[[DiagnosisView, str], Awaitable[str | None]]
 _EVENT_PAGE = 2000
 
 
@@ -296,7 +297,7 @@ class AnalyzerService:
         if self._explainer is None:
             return view
         try:
-            narrative = await self._explainer(view)
+            narrative = await self._explainer(view, run.correlation_id)
         except Exception:
             log.exception(
                 "the explainer failed for run %s", run.id,
