@@ -86,6 +86,10 @@ async def test_it_commits_an_accepted_fix_as_the_person_and_the_finding_is_gone(
     assert "after run #7" in body and "accepted by Ada Lovelace" in body
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["sloppy.yml"]
     assert "state: present # keep this comment too" in (repo / "sloppy.yml").read_text()
+    # Another fix made for the file as it was would undo this one: refused, a re-check offered.
+    stale = next(s for s in analysis.suggestions if s.rule == "no-changed-when")
+    with pytest.raises(SuggestionConflict, match=r"changed since .* Re-check playbook:sloppy"):
+        await real_lint.analyzer.accept(stale.id, AUTHOR)
 
     after = await real_lint.analyzer.analyze("sloppy.yml")  # the real linter runs again
     assert not after.cached and after.lint_error is None
