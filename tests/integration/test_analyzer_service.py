@@ -98,6 +98,27 @@ async def test_it_commits_an_accepted_fix_as_the_person_and_the_finding_is_gone(
 
 
 @pytest.mark.slow
+async def test_it_checks_a_role_with_the_real_linter_and_its_own_checks(
+    real_lint: Services, settings: Settings
+) -> None:
+    tasks = SLOPPY.split("  tasks:\n")[1].replace("\n    ", "\n").replace("    - name", "- name", 1)
+    write_playbooks(settings.playbooks_dir, {"roles/sloppyrole/tasks/main.yml": tasks})
+    await real_lint.catalog.scan()
+
+    analysis = await real_lint.analyzer.analyze("role:sloppyrole")
+
+    assert analysis.lint_error is None and analysis.entry == "role:sloppyrole"
+    found = {(s.source, s.rule, s.file, s.line) for s in analysis.suggestions}
+    where = "roles/sloppyrole/tasks/main.yml"
+    assert ("ansible-lint", "package-latest", where, 1) in found
+    assert ("ansible-lint", "no-changed-when", where, 6) in found
+    assert ("chiffon", "chiffon-missing-handler", where, 6) in found
+    latest = next(s for s in analysis.suggestions if s.rule == "package-latest")
+    assert latest.fix_by == "chiffon" and latest.fix_diff
+    assert "+    state: present # keep this comment too" in latest.fix_diff
+
+
+@pytest.mark.slow
 async def test_it_applies_ansible_lints_own_fix(real_lint: Services, settings: Settings) -> None:
     analysis = await real_lint.analyzer.analyze("sloppy.yml")
     fqcn = next(s for s in analysis.suggestions if s.rule.startswith("fqcn"))
