@@ -34,6 +34,12 @@ FAILING = {
       ansible.builtin.debug:
         msg: "{{ 1 + }}"
 """,
+    "timeout.yml": HEAD.format(name="Timeout")
+    + """    - name: Wait too long
+      ansible.builtin.command: sleep 10
+      changed_when: false
+      timeout: 1
+""",
     "unreachable.yml": """- name: Unreachable
   hosts: faraway
   gather_facts: false

@@ -75,6 +75,7 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
         "template.yml": (
             "syntax", None, "template.yml", 5, "Render a broken expression", "localhost",
         ),
+        "timeout.yml": ("timeout", None, "timeout.yml", 5, "Wait too long", "localhost"),
         "unreachable.yml": ("unreachable", "faraway", "unreachable.yml", 5, "Ping it", "faraway"),
     }  # fmt: skip
     assert stored["nonzero.yml"].rc == 2 and "/definitely/not/here" in stored["nonzero.yml"].error
