@@ -115,6 +115,25 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
         assert stored_again is not None and stored_again.narrative == narrative
 
 
+async def test_it_points_into_the_role_whose_task_failed(services: Services) -> None:
+    write_playbooks(
+        services.catalog.playbooks_dir,
+        {
+            "roles/greeter/tasks/main.yml": "- name: Greet the owner\n  ansible.builtin.debug:\n"
+            '    msg: "Hello {{ greeter_owner }}"\n'
+        },
+    )
+    await services.catalog.scan()
+    run = await services.executor.start_run(RunRequest(entry="role:greeter"))
+    await services.executor.wait_for(run.id)
+
+    diagnosis = (await services.analyzer.diagnose(run.id, with_suggestions=False)).diagnosis
+
+    assert (diagnosis.failure_class, diagnosis.subject) == ("undefined_variable", "greeter_owner")
+    assert (diagnosis.file, diagnosis.line) == ("roles/greeter/tasks/main.yml", 1)
+    assert "roles/greeter/defaults/main.yml (the role's default)" in diagnosis.remedy
+
+
 async def test_it_diagnoses_with_a_linter_that_crashes(settings: Settings, tmp_path: Path) -> None:
     crashing = tmp_path / "ansible-lint"
     crashing.write_text('#!/bin/sh\necho "Traceback: boom" >&2\nexit 3\n')
