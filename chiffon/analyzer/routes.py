@@ -21,6 +21,7 @@ from chiffon.analyzer import (
     SuggestionConflict,
     SuggestionView,
 )
+from chiffon.approval import ApprovalService
 from chiffon.executor import ExecutorService
 from chiffon.web.identity import person
 from chiffon.web.progress import Progress
@@ -49,14 +50,16 @@ async def _timeline(executor: ExecutorService, run_id: int) -> Progress:
 async def postmortem_page(
     executor: NamedDependency[ExecutorService],
     analyzer: NamedDependency[AnalyzerService],
+    approval: NamedDependency[ApprovalService],
     run_id: FromPath[int],
 ) -> Template:
     """A failed run: its task timeline, the failing task's output, the diagnosis and the
-    suggestions for its entry with their fixes."""
+    suggestions for its entry with their fixes (and the plan it was a step of)."""
     run = await executor.get_run(run_id)
     if run is None:
         raise NotFoundException(f"There is no run {run_id}.")
     diagnosed = await analyzer.diagnosis_of(run_id)
+    in_plan = await approval.plan_of_run(run_id)
     return Template(
         "analyzer/postmortem.html",
         context={
@@ -68,6 +71,7 @@ async def postmortem_page(
             "analysis_error": diagnosed.analysis_error,
             "run_id": run_id,
             "plan_id": None,
+            "in_plan": await approval.find(in_plan) if in_plan is not None else None,
         },
     )
 

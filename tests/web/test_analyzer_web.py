@@ -155,6 +155,8 @@ def test_it_shows_the_post_mortem_of_a_failed_plan(
     plan_id, run_id = plan["id"], plan["steps"][0]["run_id"]
 
     assert f'href="/plans/{plan_id}/postmortem"' in client.get(f"/plans/{plan_id}").text
+    run_page = client.get(f"/runs/{run_id}/postmortem").text  # the run's says whose step it was
+    assert f'<a href="/plans/{plan_id}/postmortem">the plan\'s post-mortem</a>' in run_page
     page = client.get(f"/plans/{plan_id}/postmortem")
     assert page.status_code == 200
     html = page.text
