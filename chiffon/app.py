@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chiffon import __version__
-from chiffon.analyzer import AnalyzerService
+from chiffon.analyzer import AnalyzerService, DiagnosisView, Explainer
 from chiffon.analyzer.handlers import subscriptions as analyzer_subscriptions
 from chiffon.approval import ApprovalService
 from chiffon.approval._watch import PlanWatch
@@ -131,9 +131,10 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         capacity_wait_s=settings.capacity_wait_seconds,
     )
     live = overrides.get("live") or LiveRuns(executor)
+    llm = _llm_planner(settings, sessions)
     planner = overrides.get("planner") or Planner(
         catalog,
-        _llm_planner(settings, sessions),
+        llm,
         sessions,
         bus,
         typical_duration=executor.typical_duration,
@@ -160,7 +161,8 @@ def bootstrap(settings: Settings, **overrides: Any) -> Services:
         executor,
         lint_executable=settings.ansible_lint or None,
         lint_timeout_s=settings.lint_timeout_seconds,
-        explainer=overrides.get("explainer"),
+        explainer=overrides.get("explainer") or _explainer(llm),
+        plans=approval,
     )
     accounts = overrides.get("accounts") or AccountService(
         sessions, clock=overrides.get("clock", utcnow), session_hours=settings.session_hours
@@ -198,6 +200,25 @@ def _llm_planner(settings: Settings, sessions: SessionFactory) -> LlmPlanner | N
     from chiffon.planner.llm import ChatClient
 
     return LlmPlanner(sessions, settings.llm_providers, ChatClient())
+
+
+# What a model is told of a failure: the facts the diagnosis established (not the raw output).
+_FACTS = ("class", "title", "subject", "task", "hosts", "module", "file", "line", "rc")
+_FACT_TEXTS = ("error", "explanation", "remedy")
+
+
+def _explainer(llm: LlmPlanner | None) -> Explainer | None:
+    """The planner's LLM chain explaining a diagnosis in more words; None without providers."""
+    if llm is None:
+        return None
+    chain = llm
+
+    async def explain(view: DiagnosisView, correlation_id: str) -> str | None:
+        data = view.to_json()
+        facts = {key: data[key] for key in (*_FACTS, *_FACT_TEXTS) if data.get(key)}
+        return await chain.explain(facts, correlation_id)
+
+    return explain
 
 
 def _route_handlers() -> list[Any]:

@@ -34,6 +34,12 @@ FAILING = {
       ansible.builtin.debug:
         msg: "{{ 1 + }}"
 """,
+    "timeout.yml": HEAD.format(name="Timeout")
+    + """    - name: Wait too long
+      ansible.builtin.command: sleep 10
+      changed_when: false
+      timeout: 1
+""",
     "unreachable.yml": """- name: Unreachable
   hosts: faraway
   gather_facts: false
@@ -42,6 +48,20 @@ FAILING = {
       ansible.builtin.ping:
 """,
 }
+
+# The sample repo's fail.yml (a plan's "fail on purpose" step), failing on a command whose
+# missing changed_when Chiffon can fix; the failing task is at line 9.
+FAIL_ON_PURPOSE = """- name: Fail on purpose
+  hosts: homelab
+  gather_facts: false
+  tasks:
+    - name: Before the failure
+      ansible.builtin.debug:
+        msg: This task succeeds
+
+    - name: Fail here
+      ansible.builtin.command: ls /definitely/not/here
+"""
 
 # An address reserved for documentation (RFC 5737): nothing answers there.
 FAR_INVENTORY = """all:

@@ -1,6 +1,7 @@
 """Analyzer: explains failed runs and proposes playbook fixes a person applies as a commit."""
 
 from ._classify import FailureClass
+from ._plans import PlanPostmortem, PlanReader, StepPostmortem
 from ._rules import Category
 from ._types import (
     Analysis,
@@ -24,7 +25,10 @@ __all__ = [
     "DiagnosisView",
     "Explainer",
     "FailureClass",
+    "PlanPostmortem",
+    "PlanReader",
     "RunDiagnosed",
+    "StepPostmortem",
     "SuggestionAccepted",
     "SuggestionConflict",
     "SuggestionNotFound",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._checks import OwnFinding, SourceFile, chiffon_fix
+from ._checks import FixKey, OwnFinding, SourceFile, check, chiffon_fix, fix_key
 from ._rules import LINT_FIXABLE, SAME_AS_LINT, category_of, reasoning_of, rule_base
 from .lint import LintFinding
 from .yamledit import YamlSyntaxError
@@ -82,14 +82,44 @@ class Row:
 EAGER_FIXES = 5
 
 
-def row_values(rows: list[Row], texts: dict[str, str], root: Path) -> list[dict[str, Any]]:
-    """Every row's column values, the first ``EAGER_FIXES`` Chiffon fixes computed."""
+Fixes = dict[FixKey, str | None]
+
+
+def _fix(texts: dict[str, str], path: str, rule: str, line: int | None) -> str | None:
+    text = texts.get(path)
+    if text is None:
+        return None
+    with contextlib.suppress(YamlSyntaxError):
+        return chiffon_fix(text, path, rule, line)
+    return None
+
+
+def check_and_fix(files: list[SourceFile]) -> tuple[list[OwnFinding], Fixes]:
+    """Chiffon's findings in ``files`` and the fixes of the first ``EAGER_FIXES`` fixable ones.
+    Run while ansible-lint runs: the fixes are most of Chiffon's part of a cold analysis."""
+    own = check(files)
+    texts = {source.path: source.text for source in files}
+    fixes: Fixes = {}
+    for finding in [finding for finding in own if finding.fixable][:EAGER_FIXES]:
+        key = fix_key(finding.file, finding.rule, finding.line)
+        if key is not None:
+            fixes[key] = _fix(texts, finding.file, finding.rule, finding.line)
+    return own, fixes
+
+
+def row_values(
+    rows: list[Row], texts: dict[str, str], root: Path, ready: Fixes | None = None
+) -> list[dict[str, Any]]:
+    """Every row's column values, the first ``EAGER_FIXES`` Chiffon fixes computed (taken
+    from ``ready`` when ``check_and_fix`` made them)."""
+    ready = ready or {}
     eager = [row for row in rows if row.fix_by == "chiffon"][:EAGER_FIXES]
     for row in eager:
-        text = texts.get(row.file)
-        if text is not None:
-            with contextlib.suppress(YamlSyntaxError):
-                row.fix_text = chiffon_fix(text, row.file, row.rule, row.line)
+        key = fix_key(row.file, row.rule, row.line)
+        if key is not None and key in ready:
+            row.fix_text = ready[key]
+        else:
+            row.fix_text = _fix(texts, row.file, row.rule, row.line)
     return [row.values(texts, root) for row in rows]
 
 

@@ -198,6 +198,16 @@ def file_kind(path: str) -> str:
     return "playbook"
 
 
+FixKey = tuple[str, int, tuple[str, str, object]]
+
+
+def fix_key(path: str, rule: str, line: int | None) -> FixKey | None:
+    """What a Chiffon fix depends on besides the text: the file, the task's line and the edit
+    (the same for a Chiffon rule and the ansible-lint rule it mirrors); None: no fix."""
+    edit = _EDITS.get(rule)
+    return None if edit is None or line is None else (path, line, edit)
+
+
 def chiffon_fix(text: str, path: str, rule: str, line: int | None) -> str | None:
     """``text`` with Chiffon's fix for ``rule`` applied to the task at ``line``; None when
     Chiffon has no fix for it or no task starts there. Raises ``YamlSyntaxError``."""

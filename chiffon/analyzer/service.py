@@ -4,6 +4,7 @@ them, and the diagnosis of failed runs."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -18,9 +19,10 @@ from chiffon.db import SessionFactory, utcnow
 from chiffon.executor import ExecutorService, RunFinished, RunStatus, RunView
 
 from . import lint
-from ._analysis import file_hash, files_key, merge, row_values, unified_diff
-from ._checks import check, chiffon_fix, entry_files
+from ._analysis import check_and_fix, file_hash, files_key, merge, row_values, unified_diff
+from ._checks import chiffon_fix, entry_files
 from ._diagnose import EVENT_TYPES, FailureFinder, diagnosis_view
+from ._plans import NoPlans, PlanPostmortem, PlanReader, plan_postmortem
 from ._results import cached_analysis, store_analysis
 from ._types import (
     Analysis,
@@ -39,9 +41,10 @@ from .yamledit import YamlSyntaxError
 
 log = logging.getLogger("chiffon.analyzer")
 
-# An optional richer explanation (the planner's LLM chain): given the deterministic diagnosis,
-# returns a paragraph or None. Its failure is logged; the deterministic text always stays.
-Explainer = Callable[[DiagnosisView], Awaitable[str | None]]
+# An optional richer explanation (the planner's LLM chain): given the deterministic diagnosis
+# and the run's correlation id, returns a paragraph or None. Its failure is logged; the
+# deterministic text always stays.
+Explainer = Callable[[DiagnosisView, str], Awaitable[str | None]]
 _EVENT_PAGE = 2000
 
 
@@ -55,6 +58,7 @@ class AnalyzerService:
         lint_executable: str | None = None,
         lint_timeout_s: float = 120,
         explainer: Explainer | None = None,
+        plans: PlanReader | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -63,6 +67,7 @@ class AnalyzerService:
         self.lint_executable = lint_executable or lint.default_executable()
         self._lint_timeout_s = lint_timeout_s
         self._explainer = explainer
+        self._plans: PlanReader = plans or NoPlans()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -92,14 +97,15 @@ class AnalyzerService:
             if cached is not None:
                 return cached
             target = f"roles/{entry.role or entry.name}" if entry.kind is EntryKind.ROLE else None
-            # The linter (a subprocess) and Chiffon's checks (a thread) run side by side.
-            own, report = await asyncio.gather(
-                asyncio.to_thread(check, files),
+            # The linter (a subprocess) and Chiffon's checks and first fixes (a thread) run
+            # side by side.
+            (own, fixes), report = await asyncio.gather(
+                asyncio.to_thread(check_and_fix, files),
                 lint.lint(self.lint_executable, root, [target or entry.path], self._lint_timeout_s),
             )
             rows = merge(report.findings, own)
             texts = {source.path: source.text for source in files}
-            values = await asyncio.to_thread(row_values, rows, texts, root)
+            values = await asyncio.to_thread(row_values, rows, texts, root, fixes)
             await store_analysis(
                 self._sessions, entry, key, values, report.error, report.seconds, force
             )
@@ -291,7 +297,7 @@ class AnalyzerService:
         if self._explainer is None:
             return view
         try:
-            narrative = await self._explainer(view)
+            narrative = await self._explainer(view, run.correlation_id)
         except Exception:
             log.exception(
                 "the explainer failed for run %s", run.id,
@@ -335,7 +341,18 @@ class AnalyzerService:
         entry = await self._run_entry(run) if run else None
         if entry is None:
             return Diagnosed(stored, None, "The run's entry is no longer in the catalog.")
+        # Whether the playbook changed since the run is true now, not when it was diagnosed.
+        changed = run is not None and entry.content_hash != run.entry_hash
+        stored = dataclasses.replace(stored, entry_changed=changed)
         return Diagnosed(stored, await self.analyze_entry(entry), None)
+
+    async def plan_postmortem(self, plan_id: int) -> PlanPostmortem | None:
+        """The failed plan's steps with their runs, and the diagnosis of each failed run (with
+        its entry's suggestions); None when there is no such plan. Raises ``AnalyzerError``
+        for a plan that did not fail."""
+        return await plan_postmortem(
+            self._plans, self._executor.get_run, self.diagnosis_of, plan_id
+        )
 
     # -- events ---------------------------------------------------------------------------
 

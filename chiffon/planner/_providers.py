@@ -1,4 +1,5 @@
-"""Asking LLM providers in priority order to choose among the deterministic plan's candidates.
+"""Asking LLM providers in priority order to choose among the deterministic plan's candidates
+(and to explain a failed run in more words).
 
 A provider with less than 20% of its quota left in the window is skipped (a ``quota_skip``
 row); a timeout, an HTTP error or a refused connection falls through to the next; an answer
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ from chiffon.planner._choice import (
     retry_prompt,
     with_usage,
 )
+from chiffon.planner._explain import ExplanationError, check_explanation, explanation_prompt
 from chiffon.planner._plan import LlmCall, Plan
 from chiffon.planner.llm import ChatReply, ChatRequest
 from chiffon.planner.models import LlmUsage
@@ -71,25 +73,11 @@ class LlmPlanner:
         first = prompt(plan.request, offers)
         calls: list[LlmCall] = []
         for provider in self._providers:
-            left = await self.quota_left(provider)
-            if left is not None and left < QUOTA_FLOOR:
-                skipped = f"{left:.0%} of the quota left (skipped below {QUOTA_FLOOR:.0%})"
-                await self._record(provider, correlation_id, calls, "quota_skip", None, skipped)
+            if not await self._willing(provider, correlation_id, calls):
                 continue
             messages = first
             for attempt in (1, 2):
-                request = ChatRequest(
-                    provider.base_url,
-                    provider.api_key,
-                    provider.model,
-                    messages,
-                    provider.timeout_s,
-                )
-                try:
-                    reply = await self._chat(request)
-                except Exception as error:  # an adapter bug must not cost the person a plan
-                    log.exception("LLM provider %s: the adapter failed", provider.name)
-                    reply = ChatReply("http_error", None, "", 0, 0, 0, f"adapter error: {error}")
+                reply = await self._ask(provider, messages)
                 outcome: str = reply.outcome
                 detail: str | None = reply.detail
                 if outcome == "ok":
@@ -105,6 +93,48 @@ class LlmPlanner:
                     break
                 messages = retry_prompt(first, reply.text, detail or outcome)
         return with_usage(plan, calls)
+
+    async def explain(self, facts: dict[str, Any], correlation_id: str) -> str | None:
+        """A paragraph on a failure, from ``facts`` (what Chiffon established), by the first
+        willing provider whose answer fits; None when every provider fails. The calls are
+        recorded and count against the quotas like a plan's."""
+        messages = explanation_prompt(facts)
+        calls: list[LlmCall] = []
+        for provider in self._providers:
+            if not await self._willing(provider, correlation_id, calls):
+                continue
+            reply = await self._ask(provider, messages)
+            outcome, detail, text = reply.outcome, reply.detail, None
+            if outcome == "ok":
+                try:
+                    text = check_explanation(reply.data)
+                except ExplanationError as error:
+                    outcome, detail = "schema_error", str(error)
+            await self._record(provider, correlation_id, calls, outcome, reply, detail)
+            if text is not None:
+                return text
+        return None
+
+    async def _willing(
+        self, provider: LlmProvider, correlation_id: str, calls: list[LlmCall]
+    ) -> bool:
+        """Whether ``provider`` has a fifth of its quota left (a skip is recorded)."""
+        left = await self.quota_left(provider)
+        if left is not None and left < QUOTA_FLOOR:
+            skipped = f"{left:.0%} of the quota left (skipped below {QUOTA_FLOOR:.0%})"
+            await self._record(provider, correlation_id, calls, "quota_skip", None, skipped)
+            return False
+        return True
+
+    async def _ask(self, provider: LlmProvider, messages: tuple[dict[str, str], ...]) -> ChatReply:
+        request = ChatRequest(
+            provider.base_url, provider.api_key, provider.model, messages, provider.timeout_s
+        )
+        try:
+            return await self._chat(request)
+        except Exception as error:  # an adapter bug must not cost the person a plan
+            log.exception("LLM provider %s: the adapter failed", provider.name)
+            return ChatReply("http_error", None, "", 0, 0, 0, f"adapter error: {error}")
 
     async def quota_left(self, provider: LlmProvider) -> float | None:
         """The share of ``provider``'s quota not yet used in its window; None: no quota."""

@@ -115,3 +115,8 @@ def test_the_kuma_request_fails_clearly_and_skips_what_depends_on_it(
     expect(page.locator("[data-testid=step-state]")).to_have_text(["failed", "skipped"])  # type: ignore[attr-defined]
     expect(page.locator(".plan-card .alert.error").first).to_be_visible()  # type: ignore[attr-defined]
     expect(page.get_by_role("button", name="Re-run this step")).to_be_visible()  # type: ignore[attr-defined]
+
+    page.get_by_role("link", name="Why did it fail?").click()  # type: ignore[attr-defined]
+    expect(page.locator("h1")).to_contain_text("Post-mortem: plan #")  # type: ignore[attr-defined]
+    expect(page.locator("[data-testid=step-state]")).to_have_text(["failed", "skipped"])  # type: ignore[attr-defined]
+    expect(page.locator(".failure .diagnosis-class")).to_be_visible()  # type: ignore[attr-defined]

@@ -6,16 +6,20 @@ real linter is exercised in test_analyzer_service and test_analyzer_lint)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from chiffon.analyzer import AnalyzerError, AnalyzerService, DiagnosisView
 from chiffon.app import Services, bootstrap
 from chiffon.executor import RunRequest, RunStatus
-from chiffon.settings import Settings
+from chiffon.planner.models import LlmUsage
+from chiffon.settings import LlmProvider, Settings
 from tests._analyzer import FAILING, FAR_INVENTORY, write_playbooks
+from tests._fake_llm import Reply, Status, fake_llm
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +75,7 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
         "template.yml": (
             "syntax", None, "template.yml", 5, "Render a broken expression", "localhost",
         ),
+        "timeout.yml": ("timeout", None, "timeout.yml", 5, "Wait too long", "localhost"),
         "unreachable.yml": ("unreachable", "faraway", "unreachable.yml", 5, "Ping it", "faraway"),
     }  # fmt: skip
     assert stored["nonzero.yml"].rc == 2 and "/definitely/not/here" in stored["nonzero.yml"].error
@@ -91,10 +96,10 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
     assert "chiffon-missing-handler" in {s.rule for s in diagnosed.analysis.suggestions}
 
     # The LLM hook: a richer explanation when it answers, the deterministic one when it fails.
-    async def explains(view: DiagnosisView) -> str:
+    async def explains(view: DiagnosisView, correlation_id: str) -> str:
         return f"In short: {view.title.lower()} at {view.file}:{view.line}."
 
-    async def breaks(view: DiagnosisView) -> str:
+    async def breaks(view: DiagnosisView, correlation_id: str) -> str:
         raise ConnectionError("the model server is down")
 
     for explainer, narrative in ((explains, "In short: command returned non-zero at "
@@ -108,3 +113,91 @@ async def test_it_diagnoses_every_kind_of_failure_it_can_produce_here(
         assert explained.diagnosis.failure_class == "nonzero"
         stored_again = await analyzer.get_diagnosis(run_ids["nonzero.yml"])
         assert stored_again is not None and stored_again.narrative == narrative
+
+
+async def test_it_points_into_the_role_whose_task_failed(services: Services) -> None:
+    write_playbooks(
+        services.catalog.playbooks_dir,
+        {
+            "roles/greeter/tasks/main.yml": "- name: Greet the owner\n  ansible.builtin.debug:\n"
+            '    msg: "Hello {{ greeter_owner }}"\n'
+        },
+    )
+    await services.catalog.scan()
+    run = await services.executor.start_run(RunRequest(entry="role:greeter"))
+    await services.executor.wait_for(run.id)
+
+    diagnosis = (await services.analyzer.diagnose(run.id, with_suggestions=False)).diagnosis
+
+    assert (diagnosis.failure_class, diagnosis.subject) == ("undefined_variable", "greeter_owner")
+    assert (diagnosis.file, diagnosis.line) == ("roles/greeter/tasks/main.yml", 1)
+    assert "roles/greeter/defaults/main.yml (the role's default)" in diagnosis.remedy
+
+
+async def test_it_diagnoses_with_a_linter_that_crashes(settings: Settings, tmp_path: Path) -> None:
+    crashing = tmp_path / "ansible-lint"
+    crashing.write_text('#!/bin/sh\necho "Traceback: boom" >&2\nexit 3\n')
+    crashing.chmod(0o755)
+    write_playbooks(settings.playbooks_dir, {"handler.yml": FAILING["handler.yml"]})
+    services = bootstrap(settings.with_overrides(ansible_lint=str(crashing)))
+    await services.start()
+    try:
+        run_id = await _run(services, "handler.yml")
+        await services.analyzer.wait_idle()
+
+        diagnosed = await services.analyzer.diagnosis_of(run_id)
+    finally:
+        await services.stop()
+
+    assert diagnosed.diagnosis.failure_class == "missing_handler"
+    assert diagnosed.analysis is not None
+    assert diagnosed.analysis.lint_error == "ansible-lint failed (exit code 3): Traceback: boom"
+    assert {s.rule for s in diagnosed.analysis.suggestions} == {"chiffon-missing-handler"}
+
+
+async def test_the_planners_llm_chain_explains_a_diagnosis_in_more_words(
+    settings: Settings, tmp_path: Path
+) -> None:
+    write_playbooks(settings.playbooks_dir, {"nonzero.yml": FAILING["nonzero.yml"]})
+    explanation = json.dumps({"explanation": " The command\n failed:  the path is missing. "})
+    with (
+        fake_llm(lambda body: Reply("Sure! It failed because...")) as chatty,
+        fake_llm(lambda body: Reply(explanation), lambda body: Status(500)) as good,
+    ):
+        providers = tuple(
+            LlmProvider(name=name, base_url=llm.base_url, model="m")
+            for name, llm in (("chatty", chatty), ("good", good))
+        )
+        services = bootstrap(
+            settings.with_overrides(ansible_lint=str(tmp_path / "no"), llm_providers=providers)
+        )
+        await services.start()
+        try:
+            explained_id = await _run(services, "nonzero.yml")
+            await services.analyzer.wait_idle()
+            unexplained_id = await _run(services, "nonzero.yml")  # now every provider fails
+            await services.analyzer.wait_idle()
+            explained = await services.analyzer.get_diagnosis(explained_id)
+            unexplained = await services.analyzer.get_diagnosis(unexplained_id)
+            run = await services.executor.get_run(explained_id)
+            async with services.sessions() as session:
+                usage = (await session.scalars(select(LlmUsage).order_by(LlmUsage.id))).all()
+        finally:
+            await services.stop()
+
+    assert explained is not None and unexplained is not None and run is not None
+    assert explained.narrative == "The command failed: the path is missing."
+    assert explained.explanation and explained.remedy  # Chiffon's own text stays
+    assert unexplained.narrative is None and unexplained.failure_class == "nonzero"
+    # The model is told the facts the diagnosis established, not the raw output.
+    user = good.requests[0]["messages"][1]["content"]
+    facts = json.loads(user[user.index("{") :])
+    assert (facts["class"], facts["file"], facts["line"], facts["rc"]) == (
+        "nonzero", "nonzero.yml", 5, 2,
+    )  # fmt: skip
+    assert "/definitely/not/here" in facts["error"] and "output" not in facts
+    assert [(u.provider, u.outcome) for u in usage] == [
+        ("chatty", "invalid_json"), ("good", "ok"),
+        ("chatty", "invalid_json"), ("good", "http_error"),
+    ]  # fmt: skip
+    assert usage[1].correlation_id == run.correlation_id

@@ -86,11 +86,36 @@ async def test_it_commits_an_accepted_fix_as_the_person_and_the_finding_is_gone(
     assert "after run #7" in body and "accepted by Ada Lovelace" in body
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["sloppy.yml"]
     assert "state: present # keep this comment too" in (repo / "sloppy.yml").read_text()
+    # Another fix made for the file as it was would undo this one: refused, a re-check offered.
+    stale = next(s for s in analysis.suggestions if s.rule == "no-changed-when")
+    with pytest.raises(SuggestionConflict, match=r"changed since .* Re-check playbook:sloppy"):
+        await real_lint.analyzer.accept(stale.id, AUTHOR)
 
     after = await real_lint.analyzer.analyze("sloppy.yml")  # the real linter runs again
     assert not after.cached and after.lint_error is None
     assert "package-latest" not in {s.rule for s in after.suggestions}
     assert "no-changed-when" in {s.rule for s in after.suggestions}
+
+
+@pytest.mark.slow
+async def test_it_checks_a_role_with_the_real_linter_and_its_own_checks(
+    real_lint: Services, settings: Settings
+) -> None:
+    tasks = SLOPPY.split("  tasks:\n")[1].replace("\n    ", "\n").replace("    - name", "- name", 1)
+    write_playbooks(settings.playbooks_dir, {"roles/sloppyrole/tasks/main.yml": tasks})
+    await real_lint.catalog.scan()
+
+    analysis = await real_lint.analyzer.analyze("role:sloppyrole")
+
+    assert analysis.lint_error is None and analysis.entry == "role:sloppyrole"
+    found = {(s.source, s.rule, s.file, s.line) for s in analysis.suggestions}
+    where = "roles/sloppyrole/tasks/main.yml"
+    assert ("ansible-lint", "package-latest", where, 1) in found
+    assert ("ansible-lint", "no-changed-when", where, 6) in found
+    assert ("chiffon", "chiffon-missing-handler", where, 6) in found
+    latest = next(s for s in analysis.suggestions if s.rule == "package-latest")
+    assert latest.fix_by == "chiffon" and latest.fix_diff
+    assert "+    state: present # keep this comment too" in latest.fix_diff
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chiffon.analyzer import yamledit
-from chiffon.analyzer._analysis import merge
+from chiffon.analyzer._analysis import check_and_fix, merge, row_values
 from chiffon.analyzer._checks import SourceFile, check, chiffon_fix, entry_files
 from chiffon.analyzer.lint import LintFinding
 from tests._analyzer import BROKEN, SLOPPY
@@ -43,6 +43,27 @@ def test_it_accepts_a_handler_by_name_or_listen_and_guarded_commands() -> None:
       ansible.builtin.debug: {msg: reload}
 """
     assert _rules(text) == {}
+
+
+def test_it_finds_a_task_without_a_name_but_not_a_handler_without_one() -> None:
+    text = """- name: Terse
+  hosts: all
+  tasks:
+    - ansible.builtin.debug:
+        msg: who am I
+    - name: Named
+      ansible.builtin.debug:
+        msg: fine
+  handlers:
+    - ansible.builtin.debug:
+        msg: handlers are found by listen
+      listen: poke
+"""
+    findings = check([SourceFile("play.yml", "playbook", text)])
+
+    assert [(f.rule, f.line, f.severity, f.fixable) for f in findings] == [
+        ("chiffon-unnamed-task", 4, "minor", False)
+    ]
 
 
 def test_it_reports_a_playbook_that_does_not_parse_as_a_finding() -> None:
@@ -93,3 +114,27 @@ def test_it_shows_a_finding_both_make_once_with_chiffons_fix() -> None:
         ("chiffon", "chiffon-missing-handler", None),
         ("chiffon", "chiffon-command-changed", "chiffon"),
     ]
+
+
+def test_it_makes_the_first_fixes_while_the_linter_runs_and_the_rows_take_them(
+    tmp_path: Path,
+) -> None:
+    files = [SourceFile("play.yml", "playbook", SLOPPY)]
+    own, fixes = check_and_fix(files)
+    lint = (LintFinding("package-latest", "Do not use latest.", "", "play.yml", 6, "major"),)
+    # A fix made ahead is the one used (here a marker, to tell it from one made afresh).
+    fixes = {key: f"ahead {key[1]}" for key in fixes}
+
+    values = row_values(merge(lint, own), {"play.yml": SLOPPY}, tmp_path, fixes)
+
+    assert [(v["rule"], v["fix_text"]) for v in values] == [
+        ("package-latest", "ahead 6"),  # the ansible-lint finding takes Chiffon's fix
+        ("chiffon-missing-handler", None),
+        ("chiffon-command-changed", "ahead 11"),
+    ]
+    fresh = row_values(merge(lint, own), {"play.yml": SLOPPY}, tmp_path)
+    assert fresh[0]["fix_text"] == chiffon_fix(SLOPPY, "play.yml", "package-latest", 6)
+    assert check_and_fix(files)[1] == {
+        ("play.yml", 6, ("argument", "state", "present")): fresh[0]["fix_text"],
+        ("play.yml", 11, ("key", "changed_when", False)): fresh[2]["fix_text"],
+    }
