@@ -83,6 +83,12 @@ def _too_deep(text: str) -> int | None:
                     return event.start_mark.line if event.start_mark else 0
             elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
                 depth -= 1
+    except yaml.MarkedYAMLError as error:
+        # Newer libyaml stops on its own nesting limit (deeper than ours) with a scanner
+        # error: the same finding, said the same way.
+        if "nesting depth" in (error.problem or "") and error.problem_mark is not None:
+            return error.problem_mark.line
+        raise
     finally:
         loader.dispose()
     return None
