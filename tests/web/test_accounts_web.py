@@ -283,3 +283,18 @@ def test_a_second_approver_is_required_when_configured(settings: Settings) -> No
 
     assert own.status_code == 403 and "a second person must approve" in own.json()["error"]
     assert second.status_code == 200 and second.json()["decided_by"] == "bob"
+
+
+def test_only_admins_change_the_playbook_repo(admin: TestClient[Litestar]) -> None:
+    add_user(admin, "otto", "operator")
+    plan = _plan(admin)
+
+    with another_browser(admin) as other:
+        sign_in(other, "otto")
+        accept = other.post("/api/suggestions/1/accept", json={})
+        draft = other.post(f"/api/plans/{plan['id']}/steps/0/draft", json={"path": "x.yml"})
+        rescan = other.post("/api/catalog/scan")
+
+    assert accept.status_code == draft.status_code == 403
+    assert "needs the admin role" in accept.json()["error"]
+    assert rescan.status_code == 200  # reading the repo again changes nothing in it
