@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 
 from chiffon.db import SessionFactory, utcnow
+from chiffon.planner._chat import ChatReply, ChatRequest
 from chiffon.planner._choice import (
     ChoiceError,
     check_answer,
@@ -27,7 +28,6 @@ from chiffon.planner._choice import (
     with_usage,
 )
 from chiffon.planner._plan import LlmCall, Plan
-from chiffon.planner.llm import ChatReply, ChatRequest
 from chiffon.planner.models import LlmUsage
 from chiffon.settings import LlmProvider
 
