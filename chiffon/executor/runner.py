@@ -25,6 +25,11 @@ _MAX_FIELD = 8_000
 _RESULT_KEYS = ("msg", "rc", "stderr", "stdout", "cmd", "module_stderr", "exception", "reason")
 _EVENT_KEYS = ("play", "play_pattern", "task_action", "task_path", "role", "duration", "name")
 _STATS_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+_SETTINGS = {
+    "pexpect_timeout": 0.2,  # how often the cancel callback is asked: cancel takes < 1 s
+    "suppress_ansible_output": True,  # the events carry the output: no copy on our stdout
+    "suppress_output_file": True,  # nor in the scratch dir (a write and a flush per event)
+}
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,10 @@ def run_job(
                 envvars=_environment(job),
                 event_handler=handle,
                 cancel_callback=cancelled.is_set,
-                settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
+                settings=_SETTINGS,
+                # Facts as ansible-playbook keeps them (or the repo's ansible.cfg says), not
+                # ansible-runner's JSON files in the scratch dir, which is removed after.
+                fact_cache_type="memory",
                 quiet=True,
                 ident="run",
                 **kwargs,
