@@ -14,11 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -76,6 +74,8 @@ def _identity(folder: Path) -> str:
 
 def _packaged_files(packages: Mapping[str, tuple[str, ...]]) -> dict[str, Path]:
     """The installed packages' files by name; missing packages give nothing."""
+    from importlib import metadata  # here, like urllib below: every command imports this file
+
     found: dict[str, Path] = {}
     for package, names in packages.items():
         try:
@@ -165,6 +165,8 @@ def choose_source(
 def reachable(host: str, timeout_s: float = 3.0) -> bool:
     """Whether a download could start: a proxy is configured, or ``host`` takes a TCP
     connection on 443 within ``timeout_s``."""
+    import urllib.request
+
     if urllib.request.getproxies():
         return True
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import ptyprocess  # ansible-runner's pseudo-terminal, under pexpect
 
 from ._usage import ResourceUsage, UsageMeter
 
@@ -25,6 +26,26 @@ _MAX_FIELD = 8_000
 _RESULT_KEYS = ("msg", "rc", "stderr", "stdout", "cmd", "module_stderr", "exception", "reason")
 _EVENT_KEYS = ("play", "play_pattern", "task_action", "task_path", "role", "duration", "name")
 _STATS_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+_SETTINGS = {
+    "pexpect_timeout": 0.2,  # how often the cancel callback is asked: cancel takes < 1 s
+    "suppress_ansible_output": True,  # the events carry the output: no copy on our stdout
+    "suppress_output_file": True,  # nor in the scratch dir (a write and a flush per event)
+}
+
+
+_close_pty = ptyprocess.PtyProcess.close
+
+
+def _close_pty_of_reaped_child(pty: ptyprocess.PtyProcess, force: bool = True) -> None:
+    """``PtyProcess.close`` without its 0.1 s sleep (time "for the kernel to update the process
+    status") once the child has been reaped: ansible-runner closes the pty when ``isalive()``
+    has said the process is gone, so every run waited 0.1 s after ansible-playbook exited."""
+    if pty.terminated:
+        pty.delayafterclose = 0
+    _close_pty(pty, force)
+
+
+ptyprocess.PtyProcess.close = _close_pty_of_reaped_child
 
 
 @dataclass(frozen=True)
@@ -157,7 +178,10 @@ def run_job(
                 envvars=_environment(job),
                 event_handler=handle,
                 cancel_callback=cancelled.is_set,
-                settings={"pexpect_timeout": 0.2, "suppress_ansible_output": True},
+                settings=_SETTINGS,
+                # Facts as ansible-playbook keeps them (or the repo's ansible.cfg says), not
+                # ansible-runner's JSON files in the scratch dir, which is removed after.
+                fact_cache_type="memory",
                 quiet=True,
                 ident="run",
                 **kwargs,

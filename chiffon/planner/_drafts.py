@@ -15,12 +15,14 @@ import functools
 import json
 import re
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from chiffon.planner._plan import Draft, PlanStep
 from chiffon.planner._text import ACTION_WORDS, STOP_WORDS, Action, action_of, tokens
 from chiffon.planner._vars import find_hints
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "generated"
 _CONTAINER_WORDS = frozenset({"container", "containers", "docker", "compose", "image", "podman"})
@@ -36,6 +38,8 @@ _DEFAULT_PORT = 8080
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    import jinja2  # on first draft only: every command imports the planner
+
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         variable_start_string="[[",

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 
 from chiffon.db import SessionFactory, utcnow
+from chiffon.planner._chat import ChatReply, ChatRequest
 from chiffon.planner._choice import (
     ChoiceError,
     check_answer,
@@ -29,7 +30,6 @@ from chiffon.planner._choice import (
 )
 from chiffon.planner._explain import ExplanationError, check_explanation, explanation_prompt
 from chiffon.planner._plan import LlmCall, Plan
-from chiffon.planner.llm import ChatReply, ChatRequest
 from chiffon.planner.models import LlmUsage
 from chiffon.settings import LlmProvider
 

@@ -10,36 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import openai
 
+from ._chat import ChatReply, ChatRequest
+
 # Enough for a plan of a dozen steps; a model that rambles past it has failed anyway.
 MAX_COMPLETION_TOKENS = 1_500
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    base_url: str
-    api_key: str
-    model: str
-    messages: tuple[dict[str, str], ...]
-    timeout_s: float
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """``outcome`` is ok, timeout, http_error or invalid_json; ``data`` is the parsed JSON
-    object when ok. ``text`` is the raw answer (kept for a retry that quotes it)."""
-
-    outcome: str
-    data: dict[str, Any] | None
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: int
-    detail: str | None = None
 
 
 class ChatClient:

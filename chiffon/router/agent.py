@@ -17,8 +17,6 @@ import signal
 import socket
 import sys
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +89,8 @@ class _Answer:
 
 
 def _post(url: str, token: str, payload: bytes, timeout_s: float) -> _Answer:
+    import urllib.request  # here: the CLI imports this module, and only the agent posts
+
     request = urllib.request.Request(
         url,
         data=payload,

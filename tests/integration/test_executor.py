@@ -236,3 +236,28 @@ async def test_it_marks_runs_interrupted_when_the_service_stops(services: Servic
     assert stopped is not None and stopped.status is RunStatus.INTERRUPTED
     assert stopped.error == "Chiffon was stopped during this run."
     assert proctree.marked_processes("CHIFFON_RUN", run.correlation_id) == set()
+
+
+async def test_it_keeps_facts_where_the_repos_ansible_cfg_says(services: Services) -> None:
+    # ansible-runner's own default would send them to JSON files in the run's scratch dir.
+    repo = services.settings.playbooks_dir
+    facts = repo.parent / "facts"
+    config = repo / "ansible.cfg"
+    config.write_text(
+        config.read_text().replace(
+            "[defaults]\n",
+            f"[defaults]\nfact_caching = jsonfile\nfact_caching_connection = {facts}\n",
+        )
+    )
+    (repo / "remember.yml").write_text(
+        "- name: Remember\n  hosts: homelab\n  gather_facts: false\n  tasks:\n"
+        "    - name: Cache a fact\n      ansible.builtin.set_fact:\n"
+        "        chiffon_colour: blue\n        cacheable: true\n"
+    )
+    await services.catalog.scan()
+
+    run = await _run(services, "remember.yml")
+
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    cached = "".join(path.read_text() for path in facts.iterdir())  # a file per host
+    assert "chiffon_colour" in cached and "blue" in cached
