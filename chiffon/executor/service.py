@@ -467,7 +467,8 @@ class ExecutorService:
                 .order_by(_EVENTS.seq)
                 .limit(limit)
             )
-            return [LogLine._make(row) for row in rows]
+            # ``all()`` fetches the rows at once (iterating the result fetches them one by one).
+            return list(map(LogLine._make, rows.all()))
 
     async def set_audit_commit(self, run_id: int, commit_sha: str) -> None:
         async with self._sessions() as session, session.begin():
