@@ -458,6 +458,11 @@ class ExecutorService:
             rows = await session.execute(statement.order_by(RunEvent.seq).limit(limit))
             return [EventView(*row) for row in rows]
 
+    async def count_log(self, run_id: int) -> int:
+        """How many events the run has recorded so far (they are only ever added)."""
+        async with self._sessions() as session:
+            return await count_events(session, run_id)
+
     async def list_log(self, run_id: int, after_seq: int = 0, limit: int = 1000) -> list[LogLine]:
         """The run's events with ``seq > after_seq`` as ``LogLine``s, in order."""
         async with self._sessions() as session:
