@@ -117,16 +117,8 @@ class ApprovalService:
     async def resolve_steps(self, plan: PlanRecord) -> dict[str, Entry | None]:
         """Each step's catalog entry as it is now, by entry ref (None: no longer there);
         every distinct ref resolved once."""
-        resolved: dict[str, Entry | None] = {}
-        for step in plan.steps:
-            ref = step.entry_ref
-            if ref is None or ref in resolved:
-                continue
-            try:
-                resolved[ref] = await self._catalog.resolve(ref)
-            except CatalogError:
-                resolved[ref] = None
-        return resolved
+        refs = {step.entry_ref for step in plan.steps if step.entry_ref is not None}
+        return await self._catalog.resolve_each(refs) if refs else {}
 
     async def stale_steps(
         self, plan: PlanRecord, resolved: Mapping[str, Entry | None] | None = None

@@ -7,7 +7,7 @@ import difflib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -225,22 +225,22 @@ class CatalogService:
         if not ref:
             raise EntryNotFound("no entry given: name a playbook, role or tag, or a path")
         wanted = await asyncio.to_thread(self._paths_meant, ref)
-        entries = await self.list_entries()
-        by_path = [e for e in entries if e.path in wanted and e.kind is not EntryKind.TAG]
-        if by_path:
-            return min(by_path, key=lambda e: KIND_ORDER[e.kind])
-        kind_name, _, name = ref.partition(":")
-        if name and kind_name in set(EntryKind):
-            candidates = [e for e in entries if e.kind == kind_name and e.name == name]
-            pool = [e.name for e in entries if e.kind == kind_name]
-        else:
-            candidates = [e for e in entries if e.name == ref]
-            looks_like_path = "/" in ref or ref.endswith((".yml", ".yaml"))
-            pool = [e.path if looks_like_path else e.name for e in entries]
-            name = ref
-        if candidates:
-            return min(candidates, key=lambda e: (_NAME_PREFERENCE[e.kind], len(e.path), e.path))
-        raise EntryNotFound(_not_found_message(ref, name, pool))
+        return _resolve_in(await self.list_entries(), ref, wanted)
+
+    async def resolve_each(self, refs: Collection[str]) -> dict[str, Entry | None]:
+        """Each of ``refs`` resolved as ``resolve`` does (None where it raises
+        ``CatalogError``), reading the catalog once for all of them: a plan page resolves
+        every step's entry."""
+        wanted = await asyncio.to_thread(self._paths_each, {ref.strip() for ref in refs})
+        entries = await self.list_entries() if wanted else []
+        resolved: dict[str, Entry | None] = {}
+        for ref in refs:
+            paths = wanted.get(ref.strip())
+            try:
+                resolved[ref] = None if paths is None else _resolve_in(entries, ref.strip(), paths)
+            except CatalogError:
+                resolved[ref] = None
+        return resolved
 
     async def inventories(self) -> list[Inventory]:
         """Inventory sources in the repo, the one ansible.cfg names first.
@@ -253,6 +253,16 @@ class CatalogService:
         """The inventory a run uses when none is given: ansible.cfg's, else the first found."""
         found = await self.inventories()
         return found[0] if found else None
+
+    def _paths_each(self, refs: set[str]) -> dict[str, set[str]]:
+        # Refs that name no entry at all (empty, outside the repo) are left out.
+        found: dict[str, set[str]] = {}
+        for ref in refs:
+            try:
+                found[ref] = self._paths_meant(ref) if ref else set()
+            except CatalogError:
+                continue
+        return found
 
     def _paths_meant(self, ref: str) -> set[str]:
         # The path as written (normalised) and, for a symlink inside the repo, its target.
@@ -292,6 +302,28 @@ class CatalogService:
         if not inside:
             raise _outside(relative, root)
         return candidate
+
+
+def _resolve_in(entries: Sequence[Entry], ref: str, wanted: set[str]) -> Entry:
+    """``resolve``'s choice among ``entries`` of the one ``ref`` names (``wanted``: the repo
+    paths it may mean); raises ``EntryNotFound``."""
+    if not ref:
+        raise EntryNotFound("no entry given: name a playbook, role or tag, or a path")
+    by_path = [e for e in entries if e.path in wanted and e.kind is not EntryKind.TAG]
+    if by_path:
+        return min(by_path, key=lambda e: KIND_ORDER[e.kind])
+    kind_name, _, name = ref.partition(":")
+    if name and kind_name in set(EntryKind):
+        candidates = [e for e in entries if e.kind == kind_name and e.name == name]
+        pool = [e.name for e in entries if e.kind == kind_name]
+    else:
+        candidates = [e for e in entries if e.name == ref]
+        looks_like_path = "/" in ref or ref.endswith((".yml", ".yaml"))
+        pool = [e.path if looks_like_path else e.name for e in entries]
+        name = ref
+    if candidates:
+        return min(candidates, key=lambda e: (_NAME_PREFERENCE[e.kind], len(e.path), e.path))
+    raise EntryNotFound(_not_found_message(ref, name, pool))
 
 
 def _outside(relative: str, root: Path) -> PathOutsideRepo:

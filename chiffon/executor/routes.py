@@ -22,18 +22,18 @@ from litestar.status_codes import (
 )
 
 from chiffon.catalog import CatalogService
-from chiffon.executor import ExecutorService, LogLine, RunRequest, RunRequestError, RunView
+from chiffon.executor import ExecutorService, RunRequest, RunRequestError, RunView
+from chiffon.executor._run_page import LOG_PAGE, RunLogs
 from chiffon.lib.extravars import ExtraVarsError, parse_form_vars
 from chiffon.router import Needs, NeedsError
 from chiffon.web.identity import person
 from chiffon.web.live import LiveRuns
-from chiffon.web.progress import Progress
 from chiffon.web.sse import run_event_stream
 
 __all__ = ["ROUTES"]
 
-LOG_PAGE = 1000  # events rendered into the run page; the live stream sends the rest
 RUNS_PAGE = 50
+RUN_LOGS = RunLogs()
 
 
 async def _run_or_404(executor: ExecutorService, run_id: int) -> RunView:
@@ -41,24 +41,6 @@ async def _run_or_404(executor: ExecutorService, run_id: int) -> RunView:
     if run is None:
         raise NotFoundException(f"There is no run {run_id}.")
     return run
-
-
-async def _log_and_progress(
-    executor: ExecutorService, run_id: int
-) -> tuple[list[LogLine], Progress]:
-    """The first ``LOG_PAGE`` events, and the progress folded from all of them."""
-    log: list[LogLine] = []
-    progress = Progress()
-    after = 0
-    while True:
-        page = await executor.list_log(run_id, after, 1000)
-        for event in page:
-            progress.add(event)
-        if len(log) < LOG_PAGE:
-            log.extend(page[: LOG_PAGE - len(log)])
-        if len(page) < 1000:
-            return log, progress
-        after = page[-1].seq
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -137,7 +119,7 @@ async def start_run_form(
 async def run_page(executor: NamedDependency[ExecutorService], run_id: FromPath[int]) -> Template:
     """A run: header, progress, recap, and its log (live while it runs)."""
     run = await _run_or_404(executor, run_id)
-    log, progress = await _log_and_progress(executor, run_id)
+    log, progress = await RUN_LOGS.read(executor, run)
     return Template(
         "executor/run.html",
         context={

@@ -55,8 +55,11 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 
 # LogLine's fields, in its order: decoding ``data`` (JSON) and ``created_at`` (a datetime
-# parsed from text on SQLite) was two thirds of reading a run page's events.
-_LOG_COLUMNS = (RunEvent.seq, RunEvent.type, RunEvent.host, RunEvent.task, RunEvent.stdout)
+# parsed from text on SQLite) was two thirds of reading a run page's events. The table's
+# columns, not the mapped attributes: a Core select skips the ORM's row handling, a fifth
+# of reading a thousand events.
+_EVENTS = RunEvent.__table__.c
+_LOG_COLUMNS = (_EVENTS.seq, _EVENTS.type, _EVENTS.host, _EVENTS.task, _EVENTS.stdout)
 
 _OUTCOMES = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELLED}
 
@@ -455,16 +458,22 @@ class ExecutorService:
             rows = await session.execute(statement.order_by(RunEvent.seq).limit(limit))
             return [EventView(*row) for row in rows]
 
+    async def count_log(self, run_id: int) -> int:
+        """How many events the run has recorded so far (they are only ever added)."""
+        async with self._sessions() as session:
+            return await count_events(session, run_id)
+
     async def list_log(self, run_id: int, after_seq: int = 0, limit: int = 1000) -> list[LogLine]:
         """The run's events with ``seq > after_seq`` as ``LogLine``s, in order."""
         async with self._sessions() as session:
             rows = await session.execute(
                 select(*_LOG_COLUMNS)
-                .where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
-                .order_by(RunEvent.seq)
+                .where(_EVENTS.run_id == run_id, _EVENTS.seq > after_seq)
+                .order_by(_EVENTS.seq)
                 .limit(limit)
             )
-            return [LogLine(*row) for row in rows]
+            # ``all()`` fetches the rows at once (iterating the result fetches them one by one).
+            return list(map(LogLine._make, rows.all()))
 
     async def set_audit_commit(self, run_id: int, commit_sha: str) -> None:
         async with self._sessions() as session, session.begin():

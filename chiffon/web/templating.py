@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from chiffon.lib.ansi import to_html
 from chiffon.web.auth import CSRF_FIELD, csrf_token
+from chiffon.web.fragments import FRAGMENT_CSRF, FRAGMENT_IDENTITY, Fragments
 from chiffon.web.identity import identity
 
 __all__ = ["ansi", "configure_environment", "duration", "log_line", "log_lines", "render"]
@@ -86,12 +87,18 @@ def to_yaml_like(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _csrf(context: Context) -> str:
+    if FRAGMENT_CSRF in context:  # a partial rendered apart by ``fragment()``
+        return str(context[FRAGMENT_CSRF])
+    request = context.get("request")
+    return csrf_token(request) if request is not None else ""
+
+
 @pass_context
 def csrf_field(context: Context) -> Markup:
     """The hidden CSRF field of a plain form (nothing in a fragment rendered for SSE, whose
     forms are sent by HTMX with the page's ``X-CSRF-Token`` header)."""
-    request = context.get("request")
-    token = csrf_token(request) if request is not None else ""
+    token = _csrf(context)
     if not token:
         return Markup("")
     return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">')
@@ -99,13 +106,14 @@ def csrf_field(context: Context) -> Markup:
 
 @pass_context
 def csrf_value(context: Context) -> str:
-    request = context.get("request")
-    return csrf_token(request) if request is not None else ""
+    return _csrf(context)
 
 
 @pass_context
 def signed_in(context: Context) -> Any:
     """The signed-in person (an ``Identity``) or None."""
+    if FRAGMENT_IDENTITY in context:
+        return context[FRAGMENT_IDENTITY]
     request = context.get("request")
     return identity(request) if request is not None else None
 
@@ -119,6 +127,7 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     environment.globals["log_line"] = log_line
     environment.globals["log_lines"] = log_lines
     environment.globals.update(csrf_field=csrf_field, csrf_value=csrf_value, signed_in=signed_in)
+    environment.globals["fragment"] = Fragments()
 
 
 def render(engine: JinjaTemplateEngine, name: str, **context: Any) -> str:

@@ -196,6 +196,19 @@ async def test_it_resolves_a_symlink_inside_the_repo_to_its_target(
     assert (await catalog.resolve("latest")).path == "hello.yml"
 
 
+async def test_it_resolves_each_ref_as_resolve_does_with_none_for_the_refused(
+    catalog: CatalogService,
+) -> None:
+    await catalog.scan()
+    found = ["hello.yml", "./hello.yml", "roles/web", "tag:web", "web", "  hello  ", "broken.yml"]
+    refused = ["nothing-like-it", "../../etc/passwd", "/etc/passwd", "a\x00b", ""]
+    resolved = await catalog.resolve_each(found + refused)
+    assert resolved == {
+        **{ref: await catalog.resolve(ref) for ref in found},
+        **dict.fromkeys(refused),
+    }
+
+
 @pytest.mark.parametrize(
     "ref", ["../../etc/passwd", "/etc/passwd", "~/playbook.yml", "roles/../../x.yml", "a\x00b"]
 )
