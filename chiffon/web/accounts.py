@@ -105,6 +105,12 @@ class AccountService:
                 raise AccountConflict("Chiffon is set up already: sign in instead")
             user = User(name=name, role=Role.ADMIN.value, password_hash=password_hash)
             session.add(user)
+            await session.flush()
+            # SQLite reads the count above outside the write transaction: two set-ups can
+            # both see none. Their inserts are serialized, so the second one counts two here
+            # and rolls back.
+            if await session.scalar(select(func.count(User.id))) != 1:
+                raise AccountConflict("Chiffon is set up already: sign in instead")
         self._has_users = True
         return _user_view(user)
 
