@@ -4,7 +4,8 @@ The runner thread hands events over with ``loop.call_soon_threadsafe(writer.put,
 While one batch is being written the next accumulates, so a fast playbook costs one
 transaction per batch rather than per event. A slow one sends its events a few at a time (a
 task's start and result come milliseconds apart, the next task a while later): a batch waits
-up to ``linger_s`` for company, so each transaction carries a task's events, not one event.
+up to ``linger_s`` (30 ms) for company, so each transaction carries a task's events, not one
+event.
 Events are numbered in arrival order.
 """
 
@@ -42,7 +43,10 @@ class EventWriter:
         correlation_id: str,
         secrets: list[str],
         batch_size: int = 500,
-        linger_s: float = 0.2,  # a person watching a live log cannot tell; the CPU can
+        # Long enough for a task's start and result to share a transaction; short enough for
+        # the live view (an ansible event reaches the browsers within 100 ms): 0.2 s put the
+        # live view's p95 at ~220 ms.
+        linger_s: float = 0.03,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
