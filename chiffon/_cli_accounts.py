@@ -8,14 +8,13 @@ twice at a prompt, never taken as an argument (that would land in shell history 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from chiffon._cli_base import CommandError, command_settings, with_services
+from chiffon._cli_base import CommandError, command_settings, run_with_services
 
 if TYPE_CHECKING:
     from chiffon.app import Services
@@ -102,7 +101,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         return 0
 
-    return asyncio.run(with_services(command_settings(args), work, scan=False))
+    return run_with_services(command_settings(args), work, scan=False)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -134,7 +133,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         return 0
 
-    return asyncio.run(with_services(command_settings(args), work, scan=False))
+    return run_with_services(command_settings(args), work, scan=False)
 
 
 ACCOUNT_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,13 @@ from chiffon.settings import Settings, load_settings
 if TYPE_CHECKING:
     from chiffon.app import Services
 
-__all__ = ["CommandError", "command_settings", "with_services"]
+__all__ = [
+    "CommandError",
+    "command_settings",
+    "import_services",
+    "run_with_services",
+    "with_services",
+]
 
 
 class CommandError(Exception):
@@ -31,6 +37,8 @@ async def with_services(
     settings: Settings, work: Callable[[Services], Awaitable[int]], scan: bool = True
 ) -> int:
     """``work`` on started services (the database migrated first), stopped afterwards."""
+    import asyncio
+
     from chiffon.app import bootstrap
     from chiffon.db import upgrade_database
 
@@ -41,3 +49,30 @@ async def with_services(
         return await work(services)
     finally:
         await services.stop()
+
+
+def run_with_services(
+    settings: Settings, work: Callable[[Services], Awaitable[int]], scan: bool = True
+) -> int:
+    """``with_services`` on a new event loop: a command's whole run."""
+    import asyncio  # here: ``chiffon run`` starts ansible-playbook before it imports asyncio
+
+    return asyncio.run(with_services(settings, work, scan))
+
+
+def import_services() -> None:
+    """Import every service module with the garbage collector off, then freeze what they made.
+
+    Imports only create long-lived objects (classes, SQLAlchemy's tables and caches), so the
+    collections they trigger find nothing to free: about 0.15 s of CPU, a third of the imports,
+    on every ``chiffon run``. Frozen, those objects are skipped by later collections too,
+    the one at exit included.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import chiffon.app  # noqa: F401  (the import is the point)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
 import ipaddress
 import json
 import logging
 import re
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,17 +14,15 @@ from typing import TYPE_CHECKING
 
 from chiffon import __version__
 from chiffon._cli_accounts import ACCOUNT_COMMANDS, add_account_commands
-from chiffon._cli_base import CommandError
+from chiffon._cli_base import CommandError, import_services, run_with_services
 from chiffon._cli_base import command_settings as _settings
-from chiffon._cli_base import with_services as _with_services
-from chiffon.lib.extravars import ExtraVarsError, parse_extra_vars
+from chiffon._cli_run import add_run_command, cmd_run
 from chiffon.lib.progressbar import ProgressBar
-from chiffon.router.agent import add_agent_arguments, run_agent
+from chiffon.router._agent_args import add_agent_arguments
 from chiffon.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from chiffon.app import Services
-    from chiffon.executor import ResourceUsage
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -74,22 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
     scan.add_argument("--json", action="store_true", help="print the entries as JSON")
 
-    run = commands.add_parser("run", help="run a playbook, role or tag and stream its log")
-    run.add_argument("entry", help="entry name, kind:name, or path relative to the repo")
-    run.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
-    run.add_argument("-i", "--inventory", help="inventory file or directory")
-    run.add_argument("--limit", help="limit to these hosts or groups")
-    run.add_argument("--tags", help="only run tasks with these tags")
-    run.add_argument(
-        "-e",
-        "--extra-vars",
-        action="append",
-        default=[],
-        metavar="VARS",
-        help="k=v pairs, @file.yml, or a JSON/YAML mapping; repeatable",
-    )
-    run.add_argument("--check", action="store_true", help="dry run: --check --diff")
-    run.add_argument("--json", action="store_true", help="end with one JSON line")
+    add_run_command(commands)
 
     plan = commands.add_parser(
         "plan", help="turn a request in plain words into a plan of the repo's playbooks"
@@ -183,6 +163,8 @@ def _has_accounts(settings: Settings) -> bool:
         finally:
             await engine.dispose()
 
+    import asyncio
+
     return asyncio.run(ask())
 
 
@@ -266,76 +248,7 @@ def cmd_catalog_scan(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work, scan=False))
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from chiffon.executor import RunEventRecorded, RunRequest, RunRequestError
-
-    settings = _settings(args)
-    try:
-        extra_vars = parse_extra_vars(args.extra_vars, base_dir=Path.cwd())
-    except ExtraVarsError as error:
-        raise CommandError(str(error)) from None
-    colour = sys.stdout.isatty() and not args.json
-
-    async def work(services: Services) -> int:
-        run_id: int | None = None
-
-        async def show(event: RunEventRecorded) -> None:
-            if event.run_id == run_id and event.stdout:
-                text = event.stdout.replace("\r\n", "\n")
-                print(text if colour else _ANSI.sub("", text), flush=True)
-
-        services.bus.subscribe(RunEventRecorded, show)
-        try:
-            run = await services.executor.start_run(
-                RunRequest(
-                    entry=args.entry,
-                    inventory=args.inventory,
-                    limit=args.limit,
-                    tags=args.tags,
-                    extra_vars=extra_vars,
-                    check=args.check,
-                    requested_by="cli",
-                )
-            )
-        except RunRequestError as error:
-            raise CommandError(str(error)) from None
-        run_id = run.id
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(
-            signal.SIGINT, lambda: asyncio.ensure_future(services.executor.cancel_run(run.id))
-        )
-        finished = await services.executor.wait_for(run.id)
-        loop.remove_signal_handler(signal.SIGINT)
-        final = await services.executor.get_run(run.id) or finished
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "run_id": final.id,
-                        "status": str(final.status),
-                        "rc": final.rc,
-                        "audit_commit": final.audit_commit,
-                        "resources": final.resources.to_json() if final.resources else None,
-                    }
-                )
-            )
-        else:
-            print(f"run {final.id} {final.status} (rc {final.rc}) audit {final.audit_commit}")
-            if final.resources:
-                print(_resources_text(final.resources))
-        if final.error and not args.json:
-            print(final.error, file=sys.stderr)
-        return 0 if str(final.status) == "succeeded" else 2
-
-    return asyncio.run(_with_services(settings, work))
-
-
-def _resources_text(used: ResourceUsage) -> str:
-    peak = "?" if used.peak_rss_bytes is None else f"{used.peak_rss_bytes / 2**20:.1f} MiB"
-    return f"used {used.wall_s:.2f} s wall, {used.cpu_s:.2f} s CPU, {peak} peak RSS"
+    return run_with_services(_settings(args), work, scan=False)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -359,7 +272,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 print(plan_text(plan))
             return 0
 
-        return asyncio.run(_with_services(_settings(args), one))
+        return run_with_services(_settings(args), one)
     lines = _batch_lines(args.batch)
 
     async def batch(services: Services) -> int:
@@ -375,7 +288,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(json.dumps(plan.to_json(), default=str), flush=True)
         return 2 if rejected else 0
 
-    return asyncio.run(_with_services(_settings(args), batch))
+    return run_with_services(_settings(args), batch)
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
@@ -411,7 +324,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
             )
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work))
+    return run_with_services(_settings(args), work)
 
 
 async def _prepare(services: Services) -> None:
@@ -445,7 +358,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(analysis_text(analysis))
         return 1 if any(s.status == "open" for s in analysis.suggestions) else 0
 
-    return asyncio.run(_with_services(_settings(args), work))
+    return run_with_services(_settings(args), work)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
@@ -468,7 +381,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             print(diagnosis_text(diagnosed))
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work))
+    return run_with_services(_settings(args), work)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -488,10 +401,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         )
         return 0 if report.ok else 1
 
-    return asyncio.run(_with_services(_settings(args), work, scan=False))
+    return run_with_services(_settings(args), work, scan=False)
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    from chiffon.router.agent import run_agent
+
     return run_agent(args)
 
 
@@ -517,7 +432,7 @@ def cmd_agent_token(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work, scan=False))
+    return run_with_services(_settings(args), work, scan=False)
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
@@ -543,7 +458,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
             print("no agents yet: chiffon agent-token create NAME")
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work, scan=False))
+    return run_with_services(_settings(args), work, scan=False)
 
 
 def cmd_audit_failures(args: argparse.Namespace) -> int:
@@ -565,7 +480,7 @@ def cmd_audit_failures(args: argparse.Namespace) -> int:
         print(f"{len(found)} failed in the last {args.days} {day_s}")
         return 0
 
-    return asyncio.run(_with_services(_settings(args), work, scan=False))
+    return run_with_services(_settings(args), work, scan=False)
 
 
 def cmd_systemd_unit(args: argparse.Namespace) -> int:
@@ -594,36 +509,25 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _import_services() -> None:
-    """Import every service module with the garbage collector off, then freeze what they made.
-
-    Imports only create long-lived objects (classes, SQLAlchemy's tables and caches), so the
-    collections they trigger find nothing to free: about 0.15 s of CPU, a third of the imports,
-    on every ``chiffon run``. Frozen, those objects are skipped by later collections too,
-    the one at exit included.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        import chiffon.app  # noqa: F401  (the import is the point)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.command != "systemd-unit":
-        _import_services()
+    if args.command not in ("systemd-unit", "run"):  # `run` imports them after its head start
+        import_services()
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if not isinstance(error, _told_errors()):
+            raise
+        print(f"chiffon: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _told_errors() -> tuple[type[Exception], ...]:
+    """The errors a command ends with as a message (the person's to fix), not a traceback."""
     from chiffon.catalog import CatalogError
     from chiffon.db import DatabaseError
 
-    try:
-        return _COMMANDS[args.command](args)
-    except (SettingsError, DatabaseError, CatalogError, CommandError) as error:
-        print(f"chiffon: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return (SettingsError, DatabaseError, CatalogError, CommandError)

@@ -54,6 +54,7 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     event_batch_size: int = 500
     cancel_grace_seconds: float = 0.5
+    head_start: bool = True  # `chiffon run` starts ansible-playbook (held) while it gets ready
     ansible_lint: str = ""  # empty: the ansible-lint installed beside Chiffon, else PATH's
     lint_timeout_seconds: float = 120.0
     local_agent_host: str = "localhost"  # the inventory host Chiffon runs on; empty: no agent
@@ -174,6 +175,7 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "secret_key": (str, "a string"),
     "event_batch_size": (_int_in(1, 100_000), "an integer from 1 to 100000"),
     "cancel_grace_seconds": (_positive_float, "a number above 0"),
+    "head_start": (_bool, "true or false (also 1/0, yes/no, on/off)"),
     "ansible_lint": (str, "the path of the ansible-lint executable"),
     "lint_timeout_seconds": (_positive_float, "a number above 0"),
     "local_agent_host": (_host_name, "an inventory host name without spaces, or empty"),

@@ -3,7 +3,12 @@
 Discovery walks the repo and parses its YAML on a worker thread; the service stores entries in
 the database and keeps them fresh by content hash. The embedding index (``EmbeddingIndex``,
 held by the service as ``embeddings``) lets the planner find entries by what they mean.
+
+The service and the index (the database layer, the embedding model) load on first use, so
+that ``chiffon run`` can read the repo's files before it imports them (its head start).
 """
+
+from typing import TYPE_CHECKING
 
 from chiffon.catalog._embedding_text import entry_key
 from chiffon.catalog._entry import (
@@ -18,8 +23,22 @@ from chiffon.catalog._entry import (
     Variable,
 )
 from chiffon.catalog._model import packaged_model_present
-from chiffon.catalog.index import EmbeddingIndex, IndexUpdate, Progress, Similar
-from chiffon.catalog.service import CatalogService
+from chiffon.lib.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from chiffon.catalog.index import EmbeddingIndex, IndexUpdate, Progress, Similar
+    from chiffon.catalog.service import CatalogService
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "CatalogService": "service",
+        "EmbeddingIndex": "index",
+        "IndexUpdate": "index",
+        "Progress": "index",
+        "Similar": "index",
+    },
+)
 
 __all__ = [
     "CatalogError",

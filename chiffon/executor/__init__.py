@@ -1,9 +1,21 @@
-"""Executor: runs catalog entries through ansible-runner and records every event."""
+"""Executor: runs catalog entries through ansible-runner and records every event.
+
+The service (the database layer) loads on first use: ``chiffon run`` starts ansible-playbook
+through the adapter (``runner``, ``headstart``) before it imports the rest.
+"""
+
+from typing import TYPE_CHECKING
+
+from chiffon.lib.lazy import lazy_names
 
 from ._types import EventView, LogLine, RunRequest, RunRequestError, RunStatus, RunView
 from ._usage import ResourceUsage
 from .events import RunEventRecorded, RunFinished, RunPausedForCapacity, RunQueued, RunStarted
-from .service import ExecutorService
+
+if TYPE_CHECKING:
+    from .service import ExecutorService
+
+__getattr__ = lazy_names(__name__, {"ExecutorService": "service"})
 
 __all__ = [
     "EventView",

@@ -18,10 +18,13 @@ from typing import Any
 
 import ansible_runner
 import ptyprocess  # ansible-runner's pseudo-terminal, under pexpect
+from ansible_runner.utils import get_callback_dir
 
 from ._usage import ResourceUsage, UsageMeter
 
 RUN_MARKER = "CHIFFON_RUN"  # =<correlation id> in the environment of every process of a run
+# ansible-runner's stdout callback behind a wait, for held runs (see ``headstart``).
+HELD_CALLBACK_DIR = Path(__file__).with_name("held_callback")
 _MAX_FIELD = 8_000
 _RESULT_KEYS = ("msg", "rc", "stderr", "stdout", "cmd", "module_stderr", "exception", "reason")
 _EVENT_KEYS = ("play", "play_pattern", "task_action", "task_path", "role", "duration", "name")
@@ -61,6 +64,8 @@ class RunnerJob:
     tags: str | None = None
     extra_vars: dict[str, Any] = field(default_factory=dict)
     check: bool = False
+    # A Unix socket: ansible-playbook waits on it before its first play (``headstart``).
+    hold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,15 @@ def _environment(job: RunnerJob) -> dict[str, str]:
     config = job.project_dir / "ansible.cfg"
     if config.is_file():
         environment["ANSIBLE_CONFIG"] = str(config)
+    if job.hold:
+        # Our awx_display comes first on the plugin path (ansible-runner appends its own
+        # folder to this variable) and loads ansible-runner's once the hold is let go.
+        environment["CHIFFON_HOLD"] = job.hold
+        environment["CHIFFON_RUNNER_CALLBACK"] = str(Path(get_callback_dir()) / "awx_display.py")
+        given = os.environ.get("ANSIBLE_CALLBACK_PLUGINS")
+        environment["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
+            filter(None, (str(HELD_CALLBACK_DIR), given))
+        )
     return environment
 
 
@@ -148,14 +162,21 @@ def run_job(
     job: RunnerJob,
     on_event: Callable[[RunnerEvent], None],
     cancelled: threading.Event,
+    spawning: threading.Event | None = None,
 ) -> RunnerOutcome:
     """Run ``job`` to the end (blocking). Its scratch dir, extra vars included, is removed after;
-    the events are Chiffon's record of the run."""
+    the events are Chiffon's record of the run. ``spawning`` is set when ansible-runner is
+    about to start ansible-playbook."""
     job.private_data_dir.mkdir(parents=True, exist_ok=True)
 
     def handle(raw: dict[str, Any]) -> bool:
         on_event(_to_event(raw))
         return False  # stored by Chiffon; ansible-runner need not keep its own copy
+
+    def status(data: dict[str, Any], **_: Any) -> None:
+        # Only the status is read: the 'starting' payload holds the whole environment.
+        if spawning is not None and data.get("status") == "running":
+            spawning.set()
 
     kwargs: dict[str, Any] = {}
     if job.role:
@@ -177,6 +198,7 @@ def run_job(
                 cmdline="--check --diff" if job.check else None,
                 envvars=_environment(job),
                 event_handler=handle,
+                status_handler=status,
                 cancel_callback=cancelled.is_set,
                 settings=_SETTINGS,
                 # Facts as ansible-playbook keeps them (or the repo's ansible.cfg says), not

@@ -25,7 +25,7 @@ from chiffon.lib import proctree
 from chiffon.lib.ids import new_correlation_id
 from chiffon.lib.redact import redact_mapping, secret_values
 
-from . import runner
+from . import headstart, runner
 from ._capacity import CapacityGate, CapacitySignal, await_placement, with_candidate_hosts
 from ._checks import OWNER, answer_prompts, existing_inventory, owner_is_gone
 from ._ingest import EventWriter
@@ -129,21 +129,33 @@ class ExecutorService:
         # that ansible executes, so one named in a request must come from the playbook repo.
         return await asyncio.to_thread(existing_inventory, repo, chosen, bool(given))
 
-    async def start_run(self, request: RunRequest) -> RunView:
+    async def start_run(
+        self, request: RunRequest, head_start: headstart.HeadStart | None = None
+    ) -> RunView:
         """Validate ``request``, store the run as queued and start it.
 
         Raises ``RunRequestError`` (nothing stored) for a missing or invalid entry, a missing
-        inventory or bad extra vars.
+        inventory or bad extra vars. ``head_start``, an ansible-playbook started ahead on the
+        job the request will likely make and held before its first play (``chiffon run``),
+        becomes the run when its job is exactly the request's; else it is aborted.
         """
-        entry = await self._resolve_entry(request.entry)
-        inventory = await self._resolve_inventory(request.inventory)
-        request = answer_prompts(entry, request)
-        if not all(isinstance(name, str) and name.isidentifier() for name in request.extra_vars):
-            raise RunRequestError("Extra vars must be a mapping of variable names to values.")
-        request = with_candidate_hosts(request, self._capacity is not None)
+        try:
+            entry = await self._resolve_entry(request.entry)
+            inventory = await self._resolve_inventory(request.inventory)
+            request = answer_prompts(entry, request)
+            if not all(
+                isinstance(name, str) and name.isidentifier() for name in request.extra_vars
+            ):
+                raise RunRequestError("Extra vars must be a mapping of variable names to values.")
+            request = with_candidate_hosts(request, self._capacity is not None)
+        except BaseException:
+            if head_start is not None:
+                head_start.abort()
+            raise
+        head = self._adopt(head_start, entry, inventory, request)
         commit = await asyncio.to_thread(self._repo_commit, self._catalog.playbooks_dir)
         run = Run(
-            correlation_id=request.correlation_id or new_correlation_id(),
+            correlation_id=head.marker if head else request.correlation_id or new_correlation_id(),
             entry_kind=str(entry.kind),
             entry_name=entry.name,
             entry_path=entry.path,
@@ -162,16 +174,42 @@ class ExecutorService:
         )
         if request.needs is not None:
             run.needs = {**request.needs.to_json(), "hosts": list(request.hosts)}
-        async with self._sessions() as session, session.begin():
-            session.add(run)
+        try:
+            async with self._sessions() as session, session.begin():
+                session.add(run)
+        except BaseException:
+            if head is not None:
+                head.abort()
+            raise
         view = view_of(run)
         await self._bus.publish(RunQueued(run.id, run.correlation_id))
-        job = self._job(view, entry, request)
-        cancelled = threading.Event()
-        task = asyncio.create_task(self._execute(view, job, request, cancelled))
+        if head is not None:
+            job, cancelled = head.job, head.cancelled
+        else:
+            scratch = self._runs_dir / str(run.id)
+            job = self._job(run.correlation_id, scratch, inventory, entry, request)
+            cancelled = threading.Event()
+        task = asyncio.create_task(self._execute(view, job, request, cancelled, head))
         self._active[run.id] = _Active(run.correlation_id, cancelled, task)
         task.add_done_callback(lambda _: self._active.pop(run.id, None))
         return view
+
+    def _adopt(
+        self,
+        head: headstart.HeadStart | None,
+        entry: Entry,
+        inventory: str,
+        request: RunRequest,
+    ) -> headstart.HeadStart | None:
+        """``head`` when its job is the one this checked request makes (else it is aborted)."""
+        if head is None:
+            return None
+        if request.correlation_id is None and request.needs is None:
+            job = self._job(head.marker, head.job.private_data_dir, inventory, entry, request)
+            if head.matches(job):
+                return head
+        head.abort()
+        return None
 
     async def _place(
         self, run: RunView, request: RunRequest, cancelled: threading.Event
@@ -213,15 +251,17 @@ class ExecutorService:
         """An agent reported: runs paused for capacity on ``host`` look again."""
         self._capacity_signal.notify(host)
 
-    def _job(self, run: RunView, entry: Entry, request: RunRequest) -> runner.RunnerJob:
+    def _job(
+        self, marker: str, scratch: Path, inventory: str, entry: Entry, request: RunRequest
+    ) -> runner.RunnerJob:
         tags = request.tags
         if entry.kind is EntryKind.TAG:
             tags = ",".join(t for t in (entry.name, request.tags) if t)
         common = {
-            "marker": run.correlation_id,
-            "private_data_dir": self._runs_dir / str(run.id),
+            "marker": marker,
+            "private_data_dir": scratch,
             "project_dir": self._catalog.playbooks_dir,
-            "inventory": str(self._catalog.playbooks_dir / run.inventory),
+            "inventory": str(self._catalog.playbooks_dir / inventory),
             "limit": request.limit,
             "tags": tags,
             "extra_vars": dict(request.extra_vars),
@@ -239,6 +279,21 @@ class ExecutorService:
         job: runner.RunnerJob,
         request: RunRequest,
         cancelled: threading.Event,
+        head: headstart.HeadStart | None = None,
+    ) -> RunView:
+        try:
+            return await self._execute_job(run, job, request, cancelled, head)
+        finally:
+            if head is not None:
+                head.abort()  # not let through (cancelled while queued): it ran nothing
+
+    async def _execute_job(
+        self,
+        run: RunView,
+        job: runner.RunnerJob,
+        request: RunRequest,
+        cancelled: threading.Event,
+        head: headstart.HeadStart | None,
     ) -> RunView:
         loop = asyncio.get_running_loop()
         writer = EventWriter(
@@ -265,14 +320,21 @@ class ExecutorService:
             loop.call_soon_threadsafe(writer.put, event)
 
         try:
-            outcome = await loop.run_in_executor(
-                self._pool, runner.run_job, job, on_event, cancelled
-            )
+            if head is not None:
+                outcome = await asyncio.wrap_future(head.release(on_event))
+            else:
+                outcome = await loop.run_in_executor(
+                    self._pool, runner.run_job, job, on_event, cancelled
+                )
         except Exception as crash:  # never leave a run 'running' because of a bug here
             log.exception("run %s crashed", run.id, extra={"correlation_id": run.correlation_id})
             outcome = runner.RunnerOutcome("failed", None, f"Chiffon error: {crash}")
         status = _OUTCOMES.get(outcome.status, RunStatus.FAILED)
         error = outcome.error
+        if cancelled.is_set():
+            # ansible-runner killed ansible-playbook's process group; the task's worker (its
+            # own session) and what it started live on: the run ends when they are gone too.
+            await asyncio.to_thread(self._kill_run_processes, job.marker)
         if cancelled.is_set() and self._stopping:
             status, error = RunStatus.INTERRUPTED, "Chiffon was stopped during this run."
         elif cancelled.is_set():

@@ -6,8 +6,9 @@ first: so the service side (SQLAlchemy) is imported lazily, on first use of its 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from chiffon.lib.lazy import lazy_names
 
 from .needs import Fit, Needs, NeedsError
 from .protocol import Gpu, ProtocolError, Resources, UnsupportedProtocol
@@ -20,19 +21,19 @@ if TYPE_CHECKING:
     from .service import AgentAuthError, AgentError, AgentRegistry, HeartbeatFlood
 
 _LAZY = {
-    "AgentView": "._views",
-    "HistoryPoint": "._views",
-    "AgentCameBack": ".events",
-    "AgentHeartbeatReceived": ".events",
-    "AgentWentOffline": ".events",
-    "RouterUpkeep": ".local",
-    "Candidate": ".placement",
-    "Placement": ".placement",
-    "Router": ".placement",
-    "AgentAuthError": ".service",
-    "AgentError": ".service",
-    "AgentRegistry": ".service",
-    "HeartbeatFlood": ".service",
+    "AgentView": "_views",
+    "HistoryPoint": "_views",
+    "AgentCameBack": "events",
+    "AgentHeartbeatReceived": "events",
+    "AgentWentOffline": "events",
+    "RouterUpkeep": "local",
+    "Candidate": "placement",
+    "Placement": "placement",
+    "Router": "placement",
+    "AgentAuthError": "service",
+    "AgentError": "service",
+    "AgentRegistry": "service",
+    "HeartbeatFlood": "service",
 }
 
 __all__ = [
@@ -58,8 +59,4 @@ __all__ = [
     "UnsupportedProtocol",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from chiffon.db import SCHEMA_HEAD
+from chiffon.lib import proctree
 
 ENTRY_KEYS = {"kind", "name", "path", "description", "tags", "variables", "valid", "error"}
 UNREACHABLE_DB = "postgresql+psycopg://nobody:hunter22-pw@127.0.0.1:1/x"
@@ -300,6 +302,93 @@ def test_it_refuses_bad_run_input_without_storing_a_run(chiffon: Chiffon, db_url
     good = chiffon("run", "hello", "--json")
     assert good.returncode == 0, good.stderr
     assert last_json(good.stdout)["run_id"] == 1
+
+
+MARK = """\
+- name: Leave a mark
+  hosts: homelab
+  gather_facts: false
+  tasks:
+    - name: Append a line
+      ansible.builtin.shell: "echo ran >> {{ mark_file }}"
+      changed_when: true
+"""
+
+
+def _left_behind(chiffon: Chiffon) -> set[int]:
+    """Processes of this test's Chiffon still running (ansible-playbook inherits its env)."""
+    deadline = time.monotonic() + 5
+    while (left := proctree.marked_processes("CHIFFON_DATA_DIR", str(chiffon.data_dir))) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    return left
+
+
+@pytest.mark.slow
+def test_it_runs_a_playbook_once_with_its_head_start_and_without(
+    chiffon: Chiffon, db_url: str
+) -> None:
+    (chiffon.repo / "mark.yml").write_text(MARK)
+    mark = chiffon.cwd / "mark.txt"
+
+    held = chiffon("run", "mark", "-e", f"mark_file={mark}", "--json")
+    plain = chiffon("run", "mark", "-e", f"mark_file={mark}", "--json", CHIFFON_HEAD_START="0")
+
+    for result in (held, plain):
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert last_json(result.stdout)["status"] == "succeeded"
+        assert "TASK [Append a line]" in result.stdout
+    assert mark.read_text() == "ran\nran\n"
+    assert sql(db_url, "SELECT status FROM runs ORDER BY id") == [("succeeded",), ("succeeded",)]
+    assert list((chiffon.data_dir / "runs").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_it_refuses_an_unreviewed_generated_playbook_and_nothing_of_it_runs(
+    chiffon: Chiffon, db_url: str
+) -> None:
+    drafted = "# chiffon:\n#   generated: true\n#   description: drafted\n---\n" + MARK
+    (chiffon.repo / "drafted.yml").write_text(drafted)
+    mark = chiffon.cwd / "mark.txt"
+
+    result = chiffon("run", "drafted.yml", "-e", f"mark_file={mark}", "--json")
+
+    assert_one_line_error(result, "drafted.yml", "nobody has reviewed it")
+    assert not mark.exists()
+    assert sql(db_url, "SELECT count(*) FROM runs") == [(0,)]
+    assert _left_behind(chiffon) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["while it gets ready", "while the playbook runs"])
+def test_ctrl_c_stops_the_run_and_every_process_of_it(chiffon_sqlite: Chiffon, when: str) -> None:
+    chiffon = chiffon_sqlite
+    command = subprocess.Popen(
+        [sys.executable, "-m", "chiffon", "run", "slow.yml", "--json"],
+        cwd=chiffon.cwd,
+        env=chiffon.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert command.stdout is not None
+    if when == "while it gets ready":
+        time.sleep(0.5)  # ansible-playbook started ahead, the run not stored yet
+    else:
+        for line in command.stdout:
+            if "TASK [Sleep]" in line:
+                break
+        time.sleep(0.5)
+    command.send_signal(signal.SIGINT)
+    stdout, stderr = command.communicate(timeout=30)
+
+    assert command.returncode != 0
+    assert "Traceback" not in stderr
+    if when == "while the playbook runs":
+        assert last_json(stdout)["status"] == "cancelled"
+    assert "Awake" not in stdout
+    assert _left_behind(chiffon) == set()
 
 
 @pytest.mark.slow

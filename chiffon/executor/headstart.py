@@ -1,0 +1,232 @@
+"""A run's ansible-playbook started ahead of Chiffon, held before its first play until adopted.
+
+``chiffon run`` needs about a second (imports, migrations, a catalog scan) before it can store
+a run, and ansible-playbook needs about as long to start (its imports, the inventory, the
+playbook) before it runs anything. A head start overlaps the two: the command starts
+ansible-playbook at once on the job its arguments name, behind ``held_callback/awx_display.py``,
+which waits on a Unix socket before the first play. The executor checks the run as always
+and then adopts the head start when its job is exactly the one it would have started
+(``release``: the play goes on, and the events it already sent are handed over in order), or
+aborts it (ansible-playbook exits before running anything) and starts the run as usual.
+
+Nothing runs on a host before the release: the hold sits in the stdout callback, which
+ansible-playbook loads before its first play and which it cannot run without. What happens
+before it is what ansible-playbook does to start: read ``ansible.cfg``, the inventory (so the
+inventory is checked first, as the executor checks it) and the playbook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from chiffon.catalog._files import YAML_SUFFIXES, inside, inventories
+from chiffon.lib.ids import new_correlation_id
+
+from ._checks import existing_inventory
+from ._types import RunRequestError
+from .runner import RunnerEvent, RunnerJob, RunnerOutcome, run_job
+
+_GO = b"g"  # what held_callback/awx_display.py waits for
+_ACCEPT_POLL_S = 0.02  # how often the hold thread looks up from accept() to see if it is done
+_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
+_SPAWN_WAIT_S = 1.0
+
+
+class HeadStart:
+    """One held ansible-playbook: ``release`` it into a run, or ``abort`` it (once)."""
+
+    def __init__(self, job: RunnerJob, listener: socket.socket, scratch: Path) -> None:
+        self.job = job
+        self.cancelled = threading.Event()  # the run's cancel flag once adopted
+        self.spawning = threading.Event()  # ansible-runner is starting ansible-playbook
+        self.held = threading.Event()  # ansible-playbook reached the hold and waits
+        self.outcome: Future[RunnerOutcome] = Future()  # ansible-runner's, once it ends
+        self._listener = listener
+        self._scratch = scratch  # the socket's folder
+        self._lock = threading.Lock()
+        self._state = "waiting"  # then "released" or "aborted", never back
+        self._decided = threading.Event()
+        self._early: list[RunnerEvent] = []  # events before the release
+        self._sink: Callable[[RunnerEvent], None] | None = None
+        self._done = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, name="chiffon-head-start", daemon=True),
+            threading.Thread(target=self._hold, name="chiffon-head-hold", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def marker(self) -> str:
+        return self.job.marker
+
+    def matches(self, job: RunnerJob) -> bool:
+        """True when ``job`` is this one's, but for its scratch folder and the hold."""
+        mine = self.job
+        return replace(job, private_data_dir=mine.private_data_dir, hold=mine.hold) == mine
+
+    def release(self, on_event: Callable[[RunnerEvent], None]) -> Future[RunnerOutcome]:
+        """Let the play go on (unless aborted): ``on_event`` gets every event, in order, those
+        sent so far first."""
+        with self._lock:
+            for event in self._early:
+                on_event(event)
+            self._early.clear()
+            self._sink = on_event
+            if self._state == "waiting":
+                self._state = "released"
+        self._decided.set()
+        return self.outcome
+
+    def abort(self) -> None:
+        """Stop it before anything ran (a no-op once released): the hold's socket closes, so
+        ansible-playbook exits when it reaches the hold, and ansible-runner ends it within
+        its poll (0.2 s) if it has not yet."""
+        with self._lock:
+            if self._state != "waiting":
+                return
+            self._state = "aborted"
+        self.cancelled.set()
+        self._decided.set()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Abort it unless released, and wait for its threads to clean up."""
+        self.abort()
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+    def _event(self, event: RunnerEvent) -> None:
+        with self._lock:
+            sink = self._sink
+            if sink is None:
+                self._early.append(event)
+                return
+        sink(event)
+
+    def _run(self) -> None:
+        try:
+            outcome = run_job(self.job, self._event, self.cancelled, self.spawning)
+        except BaseException as error:  # handed to whoever adopts it
+            self.outcome.set_exception(error)
+        else:
+            self.outcome.set_result(outcome)
+        finally:
+            self._done.set()
+
+    def _hold(self) -> None:
+        """Take the held callback's connection and tell it the decision once there is one."""
+        try:
+            connection = self._accept()
+            if connection is not None:
+                with connection:
+                    while not self._decided.wait(_ACCEPT_POLL_S * 5) and not self._done.is_set():
+                        pass
+                    if self._state == "released":
+                        connection.sendall(_GO)
+        except OSError:
+            pass  # ansible-playbook is gone: its outcome says why
+        finally:
+            self._listener.close()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _accept(self) -> socket.socket | None:
+        self._listener.settimeout(_ACCEPT_POLL_S)
+        while not self._done.is_set() and self._state != "aborted":
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(None)
+            self.held.set()
+            return connection
+        return None
+
+
+def begin(job: RunnerJob) -> HeadStart | None:
+    """Start ``job`` held (its ``hold`` is set here); None when no socket can be made."""
+    scratch = Path(tempfile.mkdtemp(prefix="chiffon-hold-"))  # 0700: only we can connect
+    path = str(scratch / "hold")
+    if len(path.encode()) > _SOCKET_PATH_MAX:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return None
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        listener.listen(1)
+    except OSError:
+        listener.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        return None
+    head = HeadStart(replace(job, hold=path), listener, scratch)
+    # ansible-runner's set-up before the spawn is quick alone and slow beside the imports that
+    # follow (they hold the GIL): wait for it, ansible-playbook's start is what overlaps.
+    head.spawning.wait(_SPAWN_WAIT_S)
+    return head
+
+
+def guess_job(
+    repo: Path,
+    runs_dir: Path,
+    entry: str,
+    inventory: str | None,
+    configured_inventory: str,
+    limit: str | None,
+    tags: str | None,
+    extra_vars: Mapping[str, Any],
+    check: bool,
+) -> RunnerJob | None:
+    """The job ``chiffon run ENTRY`` will most likely start, from the repo's files alone.
+
+    Only a playbook named by its path (``site.yml``) or its file name (``site``) is guessed;
+    None when there is no such file, or its inventory would be refused. The executor compares
+    the job it builds with this one and aborts the head start when they differ.
+    """
+    repo = repo.expanduser().resolve()
+    playbook = _playbook(repo, entry)
+    if playbook is None:
+        return None
+    chosen = inventory or configured_inventory
+    if not chosen:
+        found = inventories(repo)
+        if not found:
+            return None
+        chosen = found[0].path
+    try:
+        relative = existing_inventory(repo, chosen, bool(inventory))
+    except RunRequestError:
+        return None
+    marker = new_correlation_id()
+    return RunnerJob(
+        marker=marker,
+        private_data_dir=runs_dir / f"head-{marker}",
+        project_dir=repo,
+        inventory=str(repo / relative),
+        playbook=playbook,
+        limit=limit,
+        tags=tags,
+        extra_vars=dict(extra_vars),
+        check=check,
+    )
+
+
+def _playbook(repo: Path, entry: str) -> str | None:
+    if not entry or ":" in entry or os.path.isabs(entry):
+        return None
+    written = PurePosixPath(os.path.normpath(entry)).as_posix()
+    names = [written]
+    if not written.endswith(YAML_SUFFIXES):
+        names = [written + suffix for suffix in YAML_SUFFIXES]
+    for name in names:
+        path = repo / name
+        if not name.startswith("../") and path.is_file() and inside(repo, path):
+            return name
+    return None
