@@ -7,6 +7,7 @@ import gc
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from chiffon.lib.progressbar import ProgressBar
 from chiffon.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CommandError",
     "command_settings",
+    "embedding_bar",
     "import_services",
     "run_with_services",
     "with_services",
@@ -76,3 +78,8 @@ def import_services() -> None:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def embedding_bar() -> ProgressBar:
+    """The progress bar of embedding the catalog's entries (a cold index build)."""
+    return ProgressBar("embedding catalog entries")

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from chiffon import __version__
 from chiffon._cli_accounts import ACCOUNT_COMMANDS, add_account_commands
-from chiffon._cli_base import CommandError, import_services, run_with_services
+from chiffon._cli_agents import add_agent_commands, cmd_agent, cmd_agent_token, cmd_agents
+from chiffon._cli_base import CommandError, embedding_bar, import_services, run_with_services
 from chiffon._cli_base import command_settings as _settings
+from chiffon._cli_plan import add_draft_command, add_plan_command, cmd_draft, cmd_plan
 from chiffon._cli_run import add_run_command, cmd_run
-from chiffon.lib.progressbar import ProgressBar
-from chiffon.router._agent_args import add_agent_arguments
 from chiffon.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -71,15 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_run_command(commands)
 
-    plan = commands.add_parser(
-        "plan", help="turn a request in plain words into a plan of the repo's playbooks"
-    )
-    plan.add_argument("request", nargs="?", help='what you want done, e.g. "deploy grafana"')
-    plan.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
-    plan.add_argument("--format", choices=["text", "json"], default="text", help="output format")
-    plan.add_argument(
-        "--batch", metavar="FILE", help="plan every line of FILE (- for stdin): one JSON per line"
-    )
+    add_plan_command(commands)
 
     analyze = commands.add_parser(
         "analyze", help="ansible-lint and Chiffon's checks on a playbook, role or tag"
@@ -93,29 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     diagnose.add_argument("run_id", type=int, help="the failed run's id")
     diagnose.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
     diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
-    agent = commands.add_parser("agent", help="report this machine's resources to a server")
-    add_agent_arguments(agent)
-
-    agents = commands.add_parser("agents", help="list the agents and their latest resources")
-    agents.add_argument("--json", action="store_true", help="print the agents as JSON")
-
-    token = commands.add_parser("agent-token", help="create or revoke an agent's token")
-    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_commands.add_parser("create", help="create an agent and print its token")
-    create.add_argument("name", help="the agent's name, e.g. gpu-box")
-    create.add_argument("--host", help="the inventory host it reports for (default: NAME)")
-    create.add_argument("--labels", default="", help="comma-separated labels, e.g. gpu,docker")
-    revoke = token_commands.add_parser("revoke", help="revoke an agent's token")
-    revoke.add_argument("name", help="the agent's name")
-    draft = commands.add_parser(
-        "draft", help="show (or save) generated playbooks for what nothing in the repo fits"
-    )
-    draft.add_argument("request", help='what you want done, e.g. "deploy vaultwarden on port 8200"')
-    draft.add_argument("--playbooks", type=Path, help="playbook repo (CHIFFON_PLAYBOOKS_DIR)")
-    draft.add_argument(
-        "--save", action="store_true", help="write the drafts into the repo (a commit in git)"
-    )
-    draft.add_argument("--author", default="chiffon <chiffon@localhost>", help="commit author")
+    add_agent_commands(commands)
+    add_draft_command(commands)
 
     audit = commands.add_parser("audit", help="the git audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -209,17 +180,13 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def _embedding_bar() -> ProgressBar:
-    return ProgressBar("embedding catalog entries")
-
-
 def cmd_catalog_scan(args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         result = await services.catalog.scan()
         embeddings = services.catalog.embeddings
         update = None
         if embeddings is not None:
-            bar = _embedding_bar()
+            bar = embedding_bar()
             try:
                 update = await embeddings.refresh(result.entries, bar)
             finally:
@@ -249,98 +216,6 @@ def cmd_catalog_scan(args: argparse.Namespace) -> int:
         return 0
 
     return run_with_services(_settings(args), work, scan=False)
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    from chiffon.planner import RequestError, check_request
-    from chiffon.planner.text import plan_text
-
-    if (args.request is None) == (args.batch is None):
-        raise CommandError('give exactly one of REQUEST ("deploy grafana") and --batch FILE')
-    if args.batch is None:
-        try:
-            request = check_request(args.request)
-        except RequestError as error:
-            raise CommandError(str(error)) from None
-
-        async def one(services: Services) -> int:
-            await _prepare(services)
-            plan = await services.planner.plan(request)
-            if args.format == "json":
-                print(json.dumps(plan.to_json(), default=str))
-            else:
-                print(plan_text(plan))
-            return 0
-
-        return run_with_services(_settings(args), one)
-    lines = _batch_lines(args.batch)
-
-    async def batch(services: Services) -> int:
-        await _prepare(services)  # the index is built once, before the first line
-        rejected = 0
-        for line in lines:
-            try:
-                plan = await services.planner.plan(line)
-            except RequestError as error:
-                rejected += 1
-                print(json.dumps({"request": line, "error": str(error)}), flush=True)
-                continue
-            print(json.dumps(plan.to_json(), default=str), flush=True)
-        return 2 if rejected else 0
-
-    return run_with_services(_settings(args), batch)
-
-
-def cmd_draft(args: argparse.Namespace) -> int:
-    from chiffon.planner import DraftError, RequestError, check_request
-
-    try:
-        request = check_request(args.request)
-    except RequestError as error:
-        raise CommandError(str(error)) from None
-
-    async def work(services: Services) -> int:
-        plan = await services.planner.plan(request)
-        drafts = [(n, step) for n, step in enumerate(plan.steps, 1) if step.draft is not None]
-        if not drafts:
-            print("every step matched an entry in the playbook repo: nothing to draft")
-            return 0
-        for number, step in drafts:
-            assert step.draft is not None
-            if not args.save:
-                print(f"# step {number}: {step.clause}\n# would be saved as {step.draft.path}")
-                print(step.draft.text)
-                continue
-            try:
-                saved = await services.planner.save_draft(step.draft, author=args.author)
-            except DraftError as error:
-                raise CommandError(str(error)) from None
-            where = f"commit {saved.commit}" if saved.commit else "not a git repo: no commit"
-            print(f"saved {step.draft.path} ({where})")
-        if args.save:
-            print(
-                "Generated playbooks run only once reviewed: read each one, then add "
-                "`reviewed: true` to its `# chiffon:` header."
-            )
-        return 0
-
-    return run_with_services(_settings(args), work)
-
-
-async def _prepare(services: Services) -> None:
-    bar = _embedding_bar()
-    try:
-        await services.planner.prepare(progress=bar)
-    finally:
-        bar.close()
-
-
-def _batch_lines(source: str) -> list[str]:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read the batch file {source}: {error}") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -400,63 +275,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             + ("ok" if report.ok else "PROBLEMS FOUND")
         )
         return 0 if report.ok else 1
-
-    return run_with_services(_settings(args), work, scan=False)
-
-
-def cmd_agent(args: argparse.Namespace) -> int:
-    from chiffon.router.agent import run_agent
-
-    return run_agent(args)
-
-
-def cmd_agent_token(args: argparse.Namespace) -> int:
-    from chiffon.router import AgentError
-
-    labels = [label.strip() for label in getattr(args, "labels", "").split(",") if label.strip()]
-
-    async def work(services: Services) -> int:
-        try:
-            if args.token_command == "create":
-                token = await services.agents.create_token(args.name, args.host, labels)
-                print(token)
-                print(
-                    f"On {args.name}: chiffon agent --server URL --token-file FILE "
-                    "(the token is shown once; Chiffon keeps only its hash)",
-                    file=sys.stderr,
-                )
-            else:
-                await services.agents.revoke_token(args.name)
-                print(f"revoked agent {args.name}'s token")
-        except AgentError as error:
-            raise CommandError(str(error)) from None
-        return 0
-
-    return run_with_services(_settings(args), work, scan=False)
-
-
-def cmd_agents(args: argparse.Namespace) -> int:
-    async def work(services: Services) -> int:
-        agents = await services.agents.list_agents()
-        if args.json:
-            print(json.dumps([agent.to_json() for agent in agents], indent=2))
-            return 0
-        for agent in agents:
-            res = agent.resources
-            summary = "no heartbeat yet"
-            if res is not None:
-                gpus = ", ".join(
-                    f"{g.name} {g.vram_free_mb}/{g.vram_total_mb} MB" for g in res.gpus
-                )
-                summary = (
-                    f"cpu {res.cpu_percent:.0f}% ({res.cores_free:g}/{res.cores_total} free)  "
-                    f"mem {res.memory_available_mb}/{res.memory_total_mb} MB  "
-                    f"gpu {gpus or 'none'}"
-                )
-            print(f"{agent.name:<20} {agent.status:<10} {agent.inventory_host:<20} {summary}")
-        if not agents:
-            print("no agents yet: chiffon agent-token create NAME")
-        return 0
 
     return run_with_services(_settings(args), work, scan=False)
 
