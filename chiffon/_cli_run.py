@@ -21,10 +21,10 @@ from chiffon.settings import Settings
 
 if TYPE_CHECKING:
     from chiffon.app import Services
-    from chiffon.executor import ResourceUsage
+    from chiffon.executor import ResourceUsage, RunRequest
     from chiffon.executor.headstart import HeadStart
 
-__all__ = ["add_run_command", "cmd_run"]
+__all__ = ["add_run_command", "cmd_run", "head_start", "run_request"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -54,8 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra_vars = parse_extra_vars(args.extra_vars, base_dir=Path.cwd())
     except ExtraVarsError as error:
         raise CommandError(str(error)) from None
-    head = _head_start(settings, args, extra_vars)
+    head: HeadStart | None = None
     try:
+        head = head_start(settings, args, extra_vars)
         import_services()
         return _run(args, settings, extra_vars, head)
     finally:
@@ -63,21 +64,44 @@ def cmd_run(args: argparse.Namespace) -> int:
             head.close()
 
 
-def _head_start(
+def head_start(
     settings: Settings, args: argparse.Namespace, extra_vars: dict[str, Any]
 ) -> HeadStart | None:
-    """ansible-playbook started at once on the playbook ENTRY most likely names, held before
-    its first play: it starts while Chiffon imports, migrates and scans (about a second each),
-    and the executor lets it go or aborts it once the run is checked and stored."""
+    """ansible-playbook started at once on the playbook ENTRY most likely names, held once
+    its code is loaded and before it reads the repo: it starts while Chiffon imports,
+    migrates and scans, and the executor lets it go or aborts it once the run is checked and
+    stored."""
     if not settings.head_start:
         return None
     from chiffon.executor import headstart
 
     job = headstart.guess_job(
-        settings.playbooks_dir, settings.runs_dir, args.entry, args.inventory,
-        settings.inventory, args.limit, args.tags, extra_vars, args.check,
-    )  # fmt: skip
+        settings.playbooks_dir,
+        settings.runs_dir,
+        args.entry,
+        inventory=args.inventory,
+        configured_inventory=settings.inventory,
+        limit=args.limit,
+        tags=args.tags,
+        extra_vars=extra_vars,
+        check=args.check,
+    )
     return headstart.begin(job) if job is not None else None
+
+
+def run_request(args: argparse.Namespace, extra_vars: dict[str, Any]) -> RunRequest:
+    """The run ``chiffon run`` asks the executor for."""
+    from chiffon.executor import RunRequest
+
+    return RunRequest(
+        entry=args.entry,
+        inventory=args.inventory,
+        limit=args.limit,
+        tags=args.tags,
+        extra_vars=extra_vars,
+        check=args.check,
+        requested_by="cli",
+    )
 
 
 def _run(
@@ -86,7 +110,7 @@ def _run(
     extra_vars: dict[str, Any],
     head: HeadStart | None,
 ) -> int:
-    from chiffon.executor import RunEventRecorded, RunRequest, RunRequestError
+    from chiffon.executor import RunEventRecorded, RunRequestError
 
     colour = sys.stdout.isatty() and not args.json
 
@@ -100,18 +124,7 @@ def _run(
 
         services.bus.subscribe(RunEventRecorded, show)
         try:
-            run = await services.executor.start_run(
-                RunRequest(
-                    entry=args.entry,
-                    inventory=args.inventory,
-                    limit=args.limit,
-                    tags=args.tags,
-                    extra_vars=extra_vars,
-                    check=args.check,
-                    requested_by="cli",
-                ),
-                head_start=head,
-            )
+            run = await services.executor.start_run(run_request(args, extra_vars), head_start=head)
         except RunRequestError as error:
             raise CommandError(str(error)) from None
         run_id = run.id

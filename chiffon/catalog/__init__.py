@@ -22,6 +22,7 @@ from chiffon.catalog._entry import (
     ScanResult,
     Variable,
 )
+from chiffon.catalog._files import YAML_SUFFIXES, inside, inventories
 from chiffon.catalog._model import packaged_model_present
 from chiffon.lib.lazy import lazy_names
 
@@ -41,6 +42,7 @@ __getattr__ = lazy_names(
 )
 
 __all__ = [
+    "YAML_SUFFIXES",
     "CatalogError",
     "CatalogService",
     "EmbeddingIndex",
@@ -56,5 +58,7 @@ __all__ = [
     "Similar",
     "Variable",
     "entry_key",
+    "inside",
+    "inventories",
     "packaged_model_present",
 ]

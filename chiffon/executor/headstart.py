@@ -1,18 +1,17 @@
-"""A run's ansible-playbook started ahead of Chiffon, held before its first play until adopted.
+"""A run's ansible-playbook started ahead of Chiffon and held until the run is adopted.
 
 ``chiffon run`` needs about a second (imports, migrations, a catalog scan) before it can store
-a run, and ansible-playbook needs about as long to start (its imports, the inventory, the
-playbook) before it runs anything. A head start overlaps the two: the command starts
-ansible-playbook at once on the job its arguments name, behind ``held_callback/awx_display.py``,
-which waits on a Unix socket before the first play. The executor checks the run as always
-and then adopts the head start when its job is exactly the one it would have started
-(``release``: the play goes on, and the events it already sent are handed over in order), or
-aborts it (ansible-playbook exits before running anything) and starts the run as usual.
+a run, and ansible-playbook needs about as long to start, most of it loading its own code. A
+head start overlaps the two: the command starts ansible-playbook at once on the job its
+arguments name, through ``held_playbook.py``, which loads ansible's code and then waits on a
+Unix socket. The executor checks the run as always and then adopts the head start when its
+job is exactly the one it would have started (``release``: ansible-playbook goes on, and what
+it printed so far is handed over in order), or aborts it and starts the run as usual.
 
-Nothing runs on a host before the release: the hold sits in the stdout callback, which
-ansible-playbook loads before its first play and which it cannot run without. What happens
-before it is what ansible-playbook does to start: read ``ansible.cfg``, the inventory (so the
-inventory is checked first, as the executor checks it) and the playbook.
+The hold comes before ansible-playbook loads anything of the repo but ``ansible.cfg``'s
+settings (its plugins, the inventory, the playbook and its templates, a vault password
+script): an aborted head start has run nothing, not even code in a playbook the executor
+refuses.
 """
 
 from __future__ import annotations
@@ -28,14 +27,23 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from chiffon.catalog._files import YAML_SUFFIXES, inside, inventories
+from chiffon.catalog import YAML_SUFFIXES, inside, inventories
+from chiffon.lib import proctree
 from chiffon.lib.ids import new_correlation_id
 
 from ._checks import existing_inventory
 from ._types import RunRequestError
-from .runner import RunnerEvent, RunnerJob, RunnerOutcome, run_job
+from .runner import (
+    HOLD_SOCKET,
+    RUN_MARKER,
+    RunnerEvent,
+    RunnerJob,
+    RunnerOutcome,
+    run_job,
+    write_held_command,
+)
 
-_GO = b"g"  # what held_callback/awx_display.py waits for
+_GO = b"g"  # what held_playbook.py waits for
 _ACCEPT_POLL_S = 0.02  # how often the hold thread looks up from accept() to see if it is done
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
 _SPAWN_WAIT_S = 1.0
@@ -103,6 +111,8 @@ class HeadStart:
         self.abort()
         for thread in self._threads:
             thread.join(timeout_s)
+        if self._state == "aborted":  # held, it started nothing: this is only in case
+            proctree.kill(proctree.marked_processes(RUN_MARKER, self.marker))
 
     def _event(self, event: RunnerEvent) -> None:
         with self._lock:
@@ -154,22 +164,28 @@ class HeadStart:
 def begin(job: RunnerJob) -> HeadStart | None:
     """Start ``job`` held (its ``hold`` is set here); None when no socket can be made."""
     scratch = Path(tempfile.mkdtemp(prefix="chiffon-hold-"))  # 0700: only we can connect
-    path = str(scratch / "hold")
-    if len(path.encode()) > _SOCKET_PATH_MAX:
-        shutil.rmtree(scratch, ignore_errors=True)
-        return None
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        path = str(scratch / HOLD_SOCKET)
+        if len(path.encode()) > _SOCKET_PATH_MAX:
+            raise OSError(f"the hold's socket path is too long: {path}")
         listener.bind(path)
         listener.listen(1)
-    except OSError:
+        write_held_command(scratch)
+    except BaseException as error:  # OSError, or Ctrl-C: leave nothing behind
         listener.close()
         shutil.rmtree(scratch, ignore_errors=True)
-        return None
-    head = HeadStart(replace(job, hold=path), listener, scratch)
-    # ansible-runner's set-up before the spawn is quick alone and slow beside the imports that
-    # follow (they hold the GIL): wait for it, ansible-playbook's start is what overlaps.
-    head.spawning.wait(_SPAWN_WAIT_S)
+        if isinstance(error, OSError):
+            return None
+        raise
+    head = HeadStart(replace(job, hold=scratch), listener, scratch)
+    try:
+        # ansible-runner's set-up before the spawn is quick alone and slow beside the imports
+        # that follow (they hold the GIL): wait for it, ansible-playbook's start is what overlaps.
+        head.spawning.wait(_SPAWN_WAIT_S)
+    except BaseException:
+        head.close()
+        raise
     return head
 
 
@@ -177,12 +193,13 @@ def guess_job(
     repo: Path,
     runs_dir: Path,
     entry: str,
-    inventory: str | None,
-    configured_inventory: str,
-    limit: str | None,
-    tags: str | None,
-    extra_vars: Mapping[str, Any],
-    check: bool,
+    *,
+    inventory: str | None = None,
+    configured_inventory: str = "",
+    limit: str | None = None,
+    tags: str | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    check: bool = False,
 ) -> RunnerJob | None:
     """The job ``chiffon run ENTRY`` will most likely start, from the repo's files alone.
 
@@ -213,7 +230,7 @@ def guess_job(
         playbook=playbook,
         limit=limit,
         tags=tags,
-        extra_vars=dict(extra_vars),
+        extra_vars=dict(extra_vars or {}),
         check=check,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import shutil
 import sys
 import threading
@@ -18,13 +19,12 @@ from typing import Any
 
 import ansible_runner
 import ptyprocess  # ansible-runner's pseudo-terminal, under pexpect
-from ansible_runner.utils import get_callback_dir
 
 from ._usage import ResourceUsage, UsageMeter
 
 RUN_MARKER = "CHIFFON_RUN"  # =<correlation id> in the environment of every process of a run
-# ansible-runner's stdout callback behind a wait, for held runs (see ``headstart``).
-HELD_CALLBACK_DIR = Path(__file__).with_name("held_callback")
+HOLD_SOCKET = "hold"  # in a held job's folder, beside its ansible-playbook (``headstart``)
+_HELD_PLAYBOOK = Path(__file__).with_name("held_playbook.py")
 _MAX_FIELD = 8_000
 _RESULT_KEYS = ("msg", "rc", "stderr", "stdout", "cmd", "module_stderr", "exception", "reason")
 _EVENT_KEYS = ("play", "play_pattern", "task_action", "task_path", "role", "duration", "name")
@@ -64,8 +64,8 @@ class RunnerJob:
     tags: str | None = None
     extra_vars: dict[str, Any] = field(default_factory=dict)
     check: bool = False
-    # A Unix socket: ansible-playbook waits on it before its first play (``headstart``).
-    hold: str | None = None
+    # A folder from ``write_held_command``: its ansible-playbook waits on the socket there.
+    hold: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -146,16 +146,20 @@ def _environment(job: RunnerJob) -> dict[str, str]:
     config = job.project_dir / "ansible.cfg"
     if config.is_file():
         environment["ANSIBLE_CONFIG"] = str(config)
-    if job.hold:
-        # Our awx_display comes first on the plugin path (ansible-runner appends its own
-        # folder to this variable) and loads ansible-runner's once the hold is let go.
-        environment["CHIFFON_HOLD"] = job.hold
-        environment["CHIFFON_RUNNER_CALLBACK"] = str(Path(get_callback_dir()) / "awx_display.py")
-        given = os.environ.get("ANSIBLE_CALLBACK_PLUGINS")
-        environment["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
-            filter(None, (str(HELD_CALLBACK_DIR), given))
-        )
+    if job.hold is not None:
+        environment["PATH"] = str(job.hold) + os.pathsep + environment["PATH"]
+        environment["CHIFFON_HOLD"] = str(job.hold / HOLD_SOCKET)
     return environment
+
+
+def write_held_command(folder: Path) -> None:
+    """An ``ansible-playbook`` in ``folder`` that loads ansible's code, then waits on the socket
+    ``folder/hold`` before it reads anything of the repo (``held_playbook.py``). ansible-runner
+    finds it first on the PATH of a job whose ``hold`` is ``folder``."""
+    command = folder / "ansible-playbook"
+    python, script = shlex.quote(sys.executable), shlex.quote(str(_HELD_PLAYBOOK))
+    command.write_text(f'#!/bin/sh\nexec {python} {script} "$@"\n', encoding="utf-8")
+    command.chmod(0o700)
 
 
 def run_job(

@@ -123,7 +123,7 @@ class ExecutorService(RunReads):
 
         Raises ``RunRequestError`` (nothing stored) for a missing or invalid entry, a missing
         inventory or bad extra vars. ``head_start``, an ansible-playbook started ahead on the
-        job the request will likely make and held before its first play (``chiffon run``),
+        job the request will likely make and held before it reads the repo (``chiffon run``),
         becomes the run when its job is exactly the request's; else it is aborted.
         """
         try:

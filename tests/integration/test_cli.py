@@ -348,14 +348,22 @@ def test_it_runs_a_playbook_once_with_its_head_start_and_without(
 def test_it_refuses_an_unreviewed_generated_playbook_and_nothing_of_it_runs(
     chiffon: Chiffon, db_url: str
 ) -> None:
-    drafted = "# chiffon:\n#   generated: true\n#   description: drafted\n---\n" + MARK
+    # Its template runs a command as ansible-playbook loads it, before any play: started
+    # ahead (the head start), it must not get that far.
+    mark, loaded = chiffon.cwd / "mark.txt", chiffon.cwd / "loaded.txt"
+    lookup = "{{ lookup('pipe', 'touch " + str(loaded) + "') }}"
+    (chiffon.repo / "t.yml").write_text("- ansible.builtin.debug:\n    msg: imported\n")
+    drafted = (
+        "# chiffon:\n#   generated: true\n#   description: drafted\n---\n" + MARK
+        + f'    - ansible.builtin.import_tasks: "t{lookup}.yml"\n'
+    )  # fmt: skip
     (chiffon.repo / "drafted.yml").write_text(drafted)
-    mark = chiffon.cwd / "mark.txt"
 
     result = chiffon("run", "drafted.yml", "-e", f"mark_file={mark}", "--json")
 
     assert_one_line_error(result, "drafted.yml", "nobody has reviewed it")
     assert not mark.exists()
+    assert not loaded.exists()
     assert sql(db_url, "SELECT count(*) FROM runs") == [(0,)]
     assert _left_behind(chiffon) == set()
 

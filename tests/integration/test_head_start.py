@@ -16,11 +16,22 @@ from typing import Any
 
 import pytest
 
+from chiffon._cli_run import head_start, run_request
 from chiffon.app import Services
+from chiffon.cli import _parser
 from chiffon.executor import RunRequest, RunRequestError, RunStatus
 from chiffon.executor import headstart as hs
-from chiffon.executor.runner import RUN_MARKER, RunnerEvent, RunnerJob, run_job
+from chiffon.executor.runner import (
+    HOLD_SOCKET,
+    RUN_MARKER,
+    RunnerEvent,
+    RunnerJob,
+    run_job,
+    write_held_command,
+)
 from chiffon.lib import proctree
+from chiffon.lib.extravars import parse_extra_vars
+from chiffon.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +44,7 @@ MARK = """\
       ansible.builtin.shell: "echo ran >> {{ mark_file }}"
       changed_when: true
 """
-NOT_RELEASED = 75  # how held_callback/awx_display.py ends ansible-playbook it did not let go
+NOT_RELEASED = 75  # how held_playbook.py ends an ansible-playbook it was not let go
 UNREVIEWED = "# chiffon:\n#   generated: true\n#   description: written by Chiffon\n---\n" + MARK
 
 
@@ -44,9 +55,7 @@ def repo(sample_repo: Path) -> Path:
 
 
 def _guess(repo: Path, tmp_path: Path, entry: str = "mark.yml", **extra: Any) -> RunnerJob:
-    job = hs.guess_job(
-        repo, tmp_path / "runs", entry, None, "", None, None, extra, check=False
-    )  # fmt: skip
+    job = hs.guess_job(repo, tmp_path / "runs", entry, extra_vars=extra)
     assert job is not None
     return job
 
@@ -92,8 +101,51 @@ def test_it_holds_the_playbook_until_released_then_runs_it_once_with_every_event
     assert events[-1].type == "playbook_on_stats"
     assert "Append a line" in [e.task for e in events if e.type == "playbook_on_task_start"]
     assert not head.job.private_data_dir.exists()
-    assert head.job.hold is not None and not Path(head.job.hold).parent.exists()
+    assert head.job.hold is not None and not head.job.hold.exists()
     assert _none_left(head.marker)
+
+
+def test_nothing_of_the_repo_is_read_or_run_while_it_is_held(repo: Path, tmp_path: Path) -> None:
+    # Each of these runs code of the repo's as ansible-playbook starts, before any play: a
+    # callback plugin beside the playbook, an inventory script, a lookup in a template that
+    # names an imported file, and a vault password script named in ansible.cfg.
+    marks = tmp_path / "marks.txt"
+    (repo / "callback_plugins").mkdir()
+    (repo / "callback_plugins" / "loud.py").write_text(
+        f"open({str(marks)!r}, 'a').write('callback\\n')\n"
+        "from ansible.plugins.callback import CallbackBase\n\n\n"
+        "class CallbackModule(CallbackBase):\n    CALLBACK_NAME = 'loud'\n"
+    )
+    script = repo / "inventory.sh"
+    script.write_text(
+        f"#!/bin/sh\necho inventory >> {marks}\n"
+        'echo \'{"homelab": {"hosts": ["localhost"]}, "_meta": {"hostvars": '
+        '{"localhost": {"ansible_connection": "local"}}}}\'\n'
+    )
+    script.chmod(0o755)
+    vault = repo / "vault-pass.sh"
+    vault.write_text(f"#!/bin/sh\necho vault >> {marks}\necho secret\n")
+    vault.chmod(0o755)
+    config = repo / "ansible.cfg"
+    config.write_text(config.read_text() + "vault_password_file = vault-pass.sh\n")
+    (repo / "t.yml").write_text("- name: Imported\n  ansible.builtin.debug:\n    msg: imported\n")
+    lookup = "{{ lookup('pipe', 'echo lookup >> " + str(marks) + "') }}"
+    (repo / "loaded.yml").write_text(
+        "- name: Load time\n  hosts: homelab\n  gather_facts: false\n  tasks:\n"
+        f'    - ansible.builtin.import_tasks: "t{lookup}.yml"\n'
+    )
+    job = hs.guess_job(repo, tmp_path / "runs", "loaded.yml", inventory="inventory.sh")
+    assert job is not None
+    head = _begin(job)
+
+    assert head.held.wait(60)
+    time.sleep(1.0)
+    assert not marks.exists(), marks.read_text()
+    outcome = head.release(_ignore).result(timeout=120)
+    head.close()
+
+    assert outcome.status == "successful", outcome
+    assert set(marks.read_text().split()) == {"callback", "inventory", "lookup", "vault"}
 
 
 @pytest.mark.parametrize("when", ["held", "at once"])
@@ -112,7 +164,7 @@ def test_an_aborted_head_start_runs_nothing_and_leaves_nothing(
     assert not mark.exists()
     assert _none_left(head.marker)
     assert not head.job.private_data_dir.exists()
-    assert head.job.hold is not None and not Path(head.job.hold).parent.exists()
+    assert head.job.hold is not None and not head.job.hold.exists()
     events: list[RunnerEvent] = []
     head.release(events.append)  # too late: nothing more comes, nothing ran
     assert not mark.exists()
@@ -120,9 +172,13 @@ def test_an_aborted_head_start_runs_nothing_and_leaves_nothing(
 
 def test_a_hold_nobody_lets_go_lets_nothing_through(repo: Path, tmp_path: Path) -> None:
     mark = tmp_path / "mark.txt"
-    socket_path = tmp_path / "h.sock"
+    job = _guess(repo, tmp_path, mark_file=str(mark))
+    hung_up, nobody = tmp_path / "hung-up", tmp_path / "nobody"
+    for folder in (hung_up, nobody):
+        folder.mkdir()
+        write_held_command(folder)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
-        listener.bind(str(socket_path))
+        listener.bind(str(hung_up / HOLD_SOCKET))
         listener.listen(1)
 
         def hang_up() -> None:  # a Chiffon that answers, then goes away without a word
@@ -130,10 +186,8 @@ def test_a_hold_nobody_lets_go_lets_nothing_through(repo: Path, tmp_path: Path) 
             connection.close()
 
         threading.Thread(target=hang_up, daemon=True).start()
-        job = _guess(repo, tmp_path, mark_file=str(mark))
-        answered = run_job(replace(job, hold=str(socket_path)), _ignore, threading.Event())
-    job = _guess(repo, tmp_path, mark_file=str(mark))
-    silent = run_job(replace(job, hold=str(tmp_path / "nobody.sock")), _ignore, threading.Event())
+        answered = run_job(replace(job, hold=hung_up), _ignore, threading.Event())
+    silent = run_job(replace(job, hold=nobody), _ignore, threading.Event())
 
     assert (answered.rc, silent.rc) == (NOT_RELEASED, NOT_RELEASED)
     assert not mark.exists()
@@ -144,7 +198,7 @@ def test_it_guesses_only_a_playbook_file_in_the_repo_with_an_inventory_it_accept
 ) -> None:
     def guess(entry: str, inventory: str | None = None, configured: str = "") -> str | None:
         job = hs.guess_job(
-            repo, tmp_path / "runs", entry, inventory, configured, None, None, {}, False
+            repo, tmp_path / "runs", entry, inventory=inventory, configured_inventory=configured
         )
         return None if job is None else f"{job.playbook} @ {job.inventory}"
 
@@ -255,3 +309,34 @@ async def test_an_adopted_run_cancels_like_any_other(
     assert finished.status is RunStatus.CANCELLED
     assert time.monotonic() - started < 5
     assert _none_left(head.marker)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["mark"],
+        ["./mark.yml", "-i", "inventory/hosts.yml", "--limit", "localhost"],
+        ["mark.yml", "--tags", "never-tagged", "-e", '{"extra": [1, 2]}'],
+        ["mark.yml", "--check"],
+    ],
+    ids=["name", "path-inventory-limit", "tags-json-vars", "check"],
+)
+async def test_what_chiffon_run_starts_ahead_is_the_run_it_asks_for(
+    services: Services, settings: Settings, repo: Path, tmp_path: Path, words: list[str]
+) -> None:
+    await services.catalog.scan()
+    mark = tmp_path / "mark.txt"
+    args = _parser().parse_args(["run", *words, "-e", f"mark_file={mark}"])
+    extra_vars = parse_extra_vars(args.extra_vars, base_dir=tmp_path)
+
+    head = head_start(settings, args, extra_vars)
+    assert head is not None
+    run = await services.executor.start_run(run_request(args, extra_vars), head_start=head)
+    finished = await services.executor.wait_for(run.id)
+    head.close()
+
+    assert finished.correlation_id == head.marker, "the head start was not adopted"
+    # A tag no task has leaves nothing run, which Chiffon calls a failure; check mode skips
+    # the shell task.
+    assert finished.status is (RunStatus.FAILED if args.tags else RunStatus.SUCCEEDED)
+    assert mark.exists() == (not args.check and not args.tags)
