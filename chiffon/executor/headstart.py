@@ -133,7 +133,7 @@ class HeadStart:
             self._done.set()
 
     def _hold(self) -> None:
-        """Take the held callback's connection and tell it the decision once there is one."""
+        """Take the held ansible-playbook's connection and tell it the decision once made."""
         try:
             connection = self._accept()
             if connection is not None:
@@ -171,7 +171,8 @@ def begin(job: RunnerJob) -> HeadStart | None:
             raise OSError(f"the hold's socket path is too long: {path}")
         listener.bind(path)
         listener.listen(1)
-        write_held_command(scratch)
+        if not write_held_command(scratch):
+            raise OSError("the held ansible-playbook would not be the one run")
     except BaseException as error:  # OSError, or Ctrl-C: leave nothing behind
         listener.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -2,13 +2,15 @@
 
 A head start (``headstart.py``) puts a folder first on the run's PATH whose ``ansible-playbook``
 runs this file. It imports ansible-playbook's code (most of its start-up: about 0.8 s of a
-second; ansible reads ``ansible.cfg``'s settings as it does, as text), then connects to the
-Unix socket ``CHIFFON_HOLD`` names and waits for one byte, before ansible loads or runs
-anything of the repo: plugins beside the playbook or named in ``ansible.cfg``, the inventory
-(a script is a program), the playbook (whose templates may run lookups) or a vault password
-script. ``g`` runs ansible-playbook as if started directly; anything else (Chiffon closed the
-socket, or went away) ends it with ``NOT_RELEASED``. Only ever started as that held command,
-so without ``CHIFFON_HOLD`` it refuses too. The standard library and ansible only: it runs in
+second), then connects to the Unix socket ``CHIFFON_HOLD`` names and waits for one byte,
+before ansible loads or runs anything of the repo: plugins beside the playbook or named in
+``ansible.cfg``, the inventory (a script is a program), the playbook (whose templates may run
+lookups) or a vault password script. The imports read ``ansible.cfg``'s settings, open its
+``log_path`` and make its ``local_tmp``; they would run its ``cowpath``, which the run's
+environment turns off (``ANSIBLE_NOCOWS``). ``g`` runs ansible-playbook as if started
+directly; anything else (Chiffon closed the socket, or went away) ends it with
+``NOT_RELEASED``. Only ever started as that held command, so without ``CHIFFON_HOLD`` it
+refuses too. The standard library and ansible only: it runs in
 ansible-playbook's process, not Chiffon's.
 """
 
@@ -42,6 +44,8 @@ def _wait_for_chiffon() -> bool:
 
 
 def main() -> int:
+    # As if started as ansible-playbook: its folder, not this one, first on the import path.
+    sys.path[0] = str(Path(sys.executable).parent)
     from ansible.cli import playbook  # the slow part, and nothing of the repo
 
     if not _wait_for_chiffon():

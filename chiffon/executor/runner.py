@@ -130,15 +130,21 @@ def _to_event(raw: dict[str, Any]) -> RunnerEvent:
     )
 
 
-def _environment(job: RunnerJob) -> dict[str, str]:
+def _search_path() -> str:
     # ansible-runner needs ansible-playbook on PATH: the one installed beside this Python.
-    bin_dir = str(Path(sys.executable).parent)
+    return str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+def _environment(job: RunnerJob) -> dict[str, str]:
     environment = {
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "PATH": _search_path(),
         RUN_MARKER: job.marker,
         "ANSIBLE_FORCE_COLOR": "1",
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # No cowsay banners in the log; and ansible runs ``cowpath -l`` as it loads, before
+        # a head start's hold.
+        "ANSIBLE_NOCOWS": "1",
         "PYTHONUNBUFFERED": "1",
     }
     # Role runs get a generated project dir from ansible-runner: point every run at the
@@ -152,14 +158,28 @@ def _environment(job: RunnerJob) -> dict[str, str]:
     return environment
 
 
-def write_held_command(folder: Path) -> None:
+def write_held_command(folder: Path) -> bool:
     """An ``ansible-playbook`` in ``folder`` that loads ansible's code, then waits on the socket
-    ``folder/hold`` before it reads anything of the repo (``held_playbook.py``). ansible-runner
-    finds it first on the PATH of a job whose ``hold`` is ``folder``."""
+    ``folder/hold`` before it loads anything of the repo (``held_playbook.py``). ansible-runner
+    finds it first on the PATH of a job whose ``hold`` is ``folder``.
+
+    False when a run must not be held: the command would not be the one found (``folder`` on
+    a noexec mount: the real ansible-playbook would run unheld), or ansible-playbook is not
+    installed beside this Python (the held one would not be the one a plain run gets).
+    """
     command = folder / "ansible-playbook"
     python, script = shlex.quote(sys.executable), shlex.quote(str(_HELD_PLAYBOOK))
     command.write_text(f'#!/bin/sh\nexec {python} {script} "$@"\n', encoding="utf-8")
     command.chmod(0o700)
+    return held_command_found(folder)
+
+
+def held_command_found(folder: Path) -> bool:
+    """True when a held job's PATH finds ``folder``'s ansible-playbook and a plain job's finds
+    the one beside this Python (what ``write_held_command`` checks)."""
+    found = shutil.which("ansible-playbook", path=str(folder) + os.pathsep + _search_path())
+    beside = Path(sys.executable).with_name("ansible-playbook")
+    return found is not None and Path(found) == folder / "ansible-playbook" and beside.is_file()
 
 
 def run_job(

@@ -26,6 +26,7 @@ from chiffon.executor.runner import (
     RUN_MARKER,
     RunnerEvent,
     RunnerJob,
+    held_command_found,
     run_job,
     write_held_command,
 )
@@ -108,7 +109,7 @@ def test_it_holds_the_playbook_until_released_then_runs_it_once_with_every_event
 def test_nothing_of_the_repo_is_read_or_run_while_it_is_held(repo: Path, tmp_path: Path) -> None:
     # Each of these runs code of the repo's as ansible-playbook starts, before any play: a
     # callback plugin beside the playbook, an inventory script, a lookup in a template that
-    # names an imported file, and a vault password script named in ansible.cfg.
+    # names an imported file, a vault password script and a cowsay named in ansible.cfg.
     marks = tmp_path / "marks.txt"
     (repo / "callback_plugins").mkdir()
     (repo / "callback_plugins" / "loud.py").write_text(
@@ -126,8 +127,13 @@ def test_nothing_of_the_repo_is_read_or_run_while_it_is_held(repo: Path, tmp_pat
     vault = repo / "vault-pass.sh"
     vault.write_text(f"#!/bin/sh\necho vault >> {marks}\necho secret\n")
     vault.chmod(0o755)
+    cow = repo / "cow.sh"  # ansible runs `cowpath -l` as it loads: Chiffon turns cows off
+    cow.write_text(f"#!/bin/sh\necho cow >> {marks}\n")
+    cow.chmod(0o755)
     config = repo / "ansible.cfg"
-    config.write_text(config.read_text() + "vault_password_file = vault-pass.sh\n")
+    config.write_text(
+        config.read_text() + "vault_password_file = vault-pass.sh\ncowpath = ./cow.sh\n"
+    )
     (repo / "t.yml").write_text("- name: Imported\n  ansible.builtin.debug:\n    msg: imported\n")
     lookup = "{{ lookup('pipe', 'echo lookup >> " + str(marks) + "') }}"
     (repo / "loaded.yml").write_text(
@@ -191,6 +197,16 @@ def test_a_hold_nobody_lets_go_lets_nothing_through(repo: Path, tmp_path: Path) 
 
     assert (answered.rc, silent.rc) == (NOT_RELEASED, NOT_RELEASED)
     assert not mark.exists()
+
+
+def test_a_held_command_the_path_would_not_find_is_not_used(tmp_path: Path) -> None:
+    # On a noexec mount the held ansible-playbook is passed over for the real one, unheld.
+    folder = tmp_path / "held"
+    folder.mkdir()
+    assert write_held_command(folder)
+    (folder / "ansible-playbook").chmod(0o600)
+
+    assert not held_command_found(folder)
 
 
 def test_it_guesses_only_a_playbook_file_in_the_repo_with_an_inventory_it_accepts(
