@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from chiffon.db import SCHEMA_HEAD
 from chiffon.lib import proctree
+from tests._runs import MARK
 
 ENTRY_KEYS = {"kind", "name", "path", "description", "tags", "variables", "valid", "error"}
 UNREACHABLE_DB = "postgresql+psycopg://nobody:hunter22-pw@127.0.0.1:1/x"
@@ -302,17 +303,6 @@ def test_it_refuses_bad_run_input_without_storing_a_run(chiffon: Chiffon, db_url
     good = chiffon("run", "hello", "--json")
     assert good.returncode == 0, good.stderr
     assert last_json(good.stdout)["run_id"] == 1
-
-
-MARK = """\
-- name: Leave a mark
-  hosts: homelab
-  gather_facts: false
-  tasks:
-    - name: Append a line
-      ansible.builtin.shell: "echo ran >> {{ mark_file }}"
-      changed_when: true
-"""
 
 
 def _left_behind(chiffon: Chiffon) -> set[int]:

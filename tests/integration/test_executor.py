@@ -14,6 +14,7 @@ from chiffon.app import Services
 from chiffon.executor import RunEventRecorded, RunRequest, RunRequestError, RunStatus
 from chiffon.executor.models import Run
 from chiffon.lib import proctree
+from tests._runs import wait_for_task_start
 
 pytestmark = pytest.mark.slow
 
@@ -107,14 +108,7 @@ async def test_it_passes_extra_vars_and_keeps_secrets_out_of_storage(services: S
 
 async def test_it_cancels_the_whole_process_tree_within_a_second(services: Services) -> None:
     run = await services.executor.start_run(RunRequest(entry="slow.yml"))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        events = await services.executor.list_events(run.id)
-        if any(e.type == "runner_on_start" and e.task == "Sleep" for e in events):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        pytest.fail("the sleep task never started")
+    await wait_for_task_start(services, run.id, "Sleep", timeout_s=30)
     await asyncio.sleep(0.5)  # let `sleep 30` spawn
     assert proctree.marked_processes("CHIFFON_RUN", run.correlation_id)
 

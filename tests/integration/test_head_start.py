@@ -6,7 +6,6 @@ line to a file, so "nothing ran" and "ran exactly once" are read from that file.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -33,18 +32,10 @@ from chiffon.executor.runner import (
 from chiffon.lib import proctree
 from chiffon.lib.extravars import parse_extra_vars
 from chiffon.settings import Settings
+from tests._runs import MARK, wait_for_task_start
 
 pytestmark = pytest.mark.slow
 
-MARK = """\
-- name: Leave a mark
-  hosts: homelab
-  gather_facts: false
-  tasks:
-    - name: Append a line
-      ansible.builtin.shell: "echo ran >> {{ mark_file }}"
-      changed_when: true
-"""
 NOT_RELEASED = 75  # how held_playbook.py ends an ansible-playbook it was not let go
 UNREVIEWED = "# chiffon:\n#   generated: true\n#   description: written by Chiffon\n---\n" + MARK
 
@@ -309,14 +300,7 @@ async def test_an_adopted_run_cancels_like_any_other(
 ) -> None:
     head = _begin(_guess(repo, tmp_path, "slow.yml"))
     run = await services.executor.start_run(RunRequest(entry="slow.yml"), head_start=head)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        events = await services.executor.list_events(run.id)
-        if any(e.type == "runner_on_start" and e.task == "Sleep" for e in events):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        pytest.fail("the sleep task never started")
+    await wait_for_task_start(services, run.id, "Sleep")
     started = time.monotonic()
     assert await services.executor.cancel_run(run.id)
     finished = await services.executor.wait_for(run.id)
