@@ -162,7 +162,8 @@ class HeadStart:
 
 
 def begin(job: RunnerJob) -> HeadStart | None:
-    """Start ``job`` held (its ``hold`` is set here); None when no socket can be made."""
+    """Start ``job`` held (its ``hold`` is set here); None when it cannot be held safely: no
+    socket can be made, or the held command would not be the ansible-playbook run."""
     scratch = Path(tempfile.mkdtemp(prefix="chiffon-hold-"))  # 0700: only we can connect
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
